@@ -1,0 +1,1 @@
+"""TextAttack bootstrap with offline resources, a dynamic-padding model wrapper, recipes."""

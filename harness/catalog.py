@@ -1,0 +1,81 @@
+"""The registries of tasks, training variants, attacks and executors.
+
+Entries name their implementation as ``module:attribute``, so this module imports
+neither torch nor TextAttack. Metadata carried by entries:
+
+- variants: ``params``, the pydantic class (``module:attribute``) of the hyperparameters;
+- tasks: ``variants``, the variant kinds the task supports;
+- attacks: ``offline`` (runs without internet) and ``approximation`` (rebuilt with
+  substitute resources, so its numbers are not comparable with the published recipe).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from harness.registry import Registry
+
+TASKS: Registry = Registry("task")
+VARIANTS: Registry = Registry("variant")
+ATTACKS: Registry = Registry("attack")
+EXECUTORS: Registry = Registry("executor")
+
+_ALL_VARIANTS = ("baseline", "adv", "adv-a2t", "kd", "reg", "rs")
+
+TASKS.register(
+    "classification",
+    "harness.tasks.classification:ClassificationTask",
+    "Single-label text classification (sentiment, topic); accuracy and macro-F1.",
+    variants=_ALL_VARIANTS,
+)
+
+VARIANTS.register(
+    "baseline", "harness.variants.baseline:build",
+    "Standard fine-tuning: AdamW, linear warm-up and decay, dynamic padding.",
+    params="harness.variants.params:BaselineParams",
+)
+VARIANTS.register(
+    "adv", "harness.variants.adv:build",
+    "Embedding-space adversarial training (FreeLB/PGD on the word embeddings).",
+    params="harness.variants.params:AdvParams",
+)
+VARIANTS.register(
+    "adv-a2t", "harness.variants.a2t:build",
+    "Adversarial training on discrete examples from a cheap TextAttack attack (A2T).",
+    params="harness.variants.params:A2TParams",
+)
+VARIANTS.register(
+    "kd", "harness.variants.kd:build",
+    "Knowledge distillation from a teacher model of the suite, or self-distillation.",
+    params="harness.variants.params:KDParams",
+)
+VARIANTS.register(
+    "reg", "harness.variants.reg:build",
+    "Regularization: weight decay, dropout rates and an R-Drop consistency loss.",
+    params="harness.variants.params:RegParams",
+)
+VARIANTS.register(
+    "rs", "harness.variants.rs:build",
+    "adv + kd + reg combined.",
+    params="harness.variants.params:RSParams",
+)
+
+_RECIPES = "harness.attacks.recipes:build_attack"
+ATTACKS.register("deepwordbug", _RECIPES, "Character edits (swap, substitute, delete, insert) on the most important words (Gao et al., 2018).", offline=True, approximation=False)
+ATTACKS.register("pruthi", _RECIPES, "Keyboard-typo character edits on up to one word (Pruthi et al., 2019).", offline=True, approximation=False)
+ATTACKS.register("pwws", _RECIPES, "WordNet synonym swaps ordered by probability-weighted word saliency (Ren et al., 2019).", offline=True, approximation=False)
+ATTACKS.register("bad-characters-invisible", _RECIPES, "Invisible Unicode characters inserted into the text (Boucher et al., 2021).", offline=True, approximation=False)
+ATTACKS.register("bad-characters-reorder", _RECIPES, "Unicode bidirectional reordering controls (Boucher et al., 2021).", offline=True, approximation=False)
+ATTACKS.register("bad-characters-delete", _RECIPES, "Deletion control characters (Boucher et al., 2021).", offline=True, approximation=False)
+ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: GloVe neighbours without antonyms, packaged USE port. Not comparable with the paper.", offline=True, approximation=True)
+ATTACKS.register("textfooler", _RECIPES, "Stock TextFooler recipe (Jin et al., 2020); downloads counter-fitted embeddings and USE, needs internet.", offline=False, approximation=False)
+ATTACKS.register("a2t-fast", _RECIPES, "Cheap GloVe word-swap attack used for adversarial training (A2T-style).", offline=True, approximation=True)
+
+EXECUTORS.register("local", "harness.execution.local:LocalExecutor", "Runs units one after another in this process, in dependency order.")
+
+
+def load_params_class(variant_kind: str) -> type:
+    """Import the pydantic hyperparameter class of a variant kind."""
+    target = VARIANTS.entry(variant_kind).meta("params")
+    module_name, attribute = target.split(":", 1)
+    return getattr(importlib.import_module(module_name), attribute)

@@ -1,0 +1,1 @@
+"""The ``rsbench`` command line: one module per subcommand."""

@@ -1,0 +1,82 @@
+"""``rsbench run SUITE``: validate, train, evaluate, attack, store and report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from harness import catalog
+from harness.errors import RsbenchError, UnitFailedError
+from harness.suite import load_suite
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="run a suite end to end and write its leaderboard")
+    parser.add_argument("suite", type=Path, metavar="SUITE", help="suite YAML file, e.g. suites/embedded.yaml")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<suite name>)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="overrides the suite's device")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(handler=handle)
+
+
+def resolve_device(choice: str) -> str:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RsbenchError("device 'cuda' requested but no CUDA GPU is available. Use --device cpu or auto.")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return choice
+
+
+def handle(args: argparse.Namespace) -> int:
+    from harness.execution.plan import build_plan
+    from harness.execution.units import RunContext
+    from harness.results import RESULTS_FILE, write_leaderboard
+    from harness.store import Store
+
+    suite = load_suite(args.suite)
+    out_dir = args.out or Path("reports") / suite.name
+    if args.threads is not None:
+        if args.threads < 1:
+            raise RsbenchError(f"--threads {args.threads}: must be at least 1.")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device or suite.device)
+    plan = build_plan(suite)
+    logger.info("suite %s: %d training units, %d attack units, device %s, output %s",
+                suite.name, len(plan.train_units()), len(plan.attack_units()), device, out_dir)
+
+    # Read every task's data before anything is written, so bad data leaves no output behind.
+    probe = RunContext(suite=suite, out_dir=out_dir, store=None, device=device, progress=not args.no_progress)
+    for task_name in suite.tasks:
+        probe.splits(task_name)
+
+    _check_writable(out_dir)
+    with Store(out_dir / RESULTS_FILE) as store:
+        context = RunContext(suite=suite, out_dir=out_dir, store=store, device=device,
+                             progress=not args.no_progress, _splits=probe._splits)
+        executor = catalog.EXECUTORS.get(suite.executor)()
+        summary = executor.run(plan, context)
+    html_path, json_path = write_leaderboard(out_dir, suite.name)
+    print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed")
+    print(f"leaderboard: {html_path.resolve()}")
+    print(f"results:     {json_path.resolve()}")
+    if summary.failed:
+        raise UnitFailedError(f"{len(summary.failed)} unit(s) failed; their errors are in the leaderboard. Fix the cause and rerun to retry them.")
+    return 0
+
+
+def _check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RsbenchError(f"--out {out_dir}: cannot create the folder ({exc.strerror}). Choose a writable folder.") from None
+    if not os.access(out_dir, os.W_OK):
+        raise RsbenchError(f"--out {out_dir}: the folder is not writable. Choose a writable folder.")

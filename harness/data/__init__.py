@@ -1,0 +1,1 @@
+"""Data sources: packaged corpora, local files and Hugging Face hub data sets."""

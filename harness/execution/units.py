@@ -1,0 +1,139 @@
+"""Run one training unit or one attack unit and write its result to the store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from harness import catalog
+from harness.execution.manifest import build_manifest, utc_now
+from harness.execution.plan import AttackUnit, TrainUnit
+from harness.store import Store, UnitIdentity
+from harness.suite import Suite
+from harness.tasks.base import LabeledTexts, Splits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What units of one run share: the suite, output folder, store, device and loaded data."""
+
+    suite: Suite
+    out_dir: Path
+    store: Store
+    device: str
+    progress: bool = True
+    _splits: dict[str, tuple[Splits, object]] = field(default_factory=dict)
+
+    def task(self, task_name: str):
+        return catalog.TASKS.get(self.suite.tasks[task_name].type)()
+
+    def splits(self, task_name: str):
+        """Load a task's data once per run; returns (Splits, DatasetInfo)."""
+        if task_name not in self._splits:
+            spec = self.suite.tasks[task_name].data
+            self._splits[task_name] = self.task(task_name).load_splits(spec, where=f"tasks.{task_name}.data")
+        return self._splits[task_name]
+
+    def checkpoint_dir(self, train_key: str) -> Path:
+        return self.out_dir / "checkpoints" / train_key
+
+
+def identity(context: RunContext, unit: TrainUnit | AttackUnit) -> UnitIdentity:
+    splits, info = context.splits(unit.task)
+    is_attack = isinstance(unit, AttackUnit)
+    return UnitIdentity(
+        key=unit.key, kind="attack" if is_attack else "train", task=unit.task, dataset=info.name,
+        dataset_generated=info.generated, model=unit.model, variant=unit.variant,
+        variant_kind=context.suite.variant_kind(unit.variant), attack=unit.attack if is_attack else None,
+        seed=unit.seed, train_key=unit.train_key if is_attack else None, config=unit.config,
+        label_names=splits.train.label_names,
+    )
+
+
+def attacked_examples(test: LabeledTexts, count: int, seed: int) -> LabeledTexts:
+    """The test examples every unit of a task attacks: a seeded sample, the same for all variants."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(test))
+    return test.subset(sorted(int(index) for index in order[: min(count, len(test))]))
+
+
+def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
+    import torch
+
+    from harness.models import load_checkpoint, load_classifier, save_checkpoint
+    from harness.training.loop import predict, train
+
+    suite = context.suite
+    started = time.perf_counter()
+    splits, _ = context.splits(unit.task)
+    kind, params = suite.resolved_variants[unit.variant]
+    model, tokenizer = load_classifier(suite.models[unit.model], splits.train.label_names, seed=unit.seed)
+    device = torch.device(context.device)
+    teacher = None
+    if unit.teacher_key is not None:
+        teacher_folder = context.store.checkpoint(unit.teacher_key)
+        if teacher_folder is None or not teacher_folder.is_dir():
+            raise RuntimeError(f"teacher checkpoint {unit.teacher_key} is missing; rerun to retrain the teacher")
+        teacher, _ = load_checkpoint(teacher_folder)
+        teacher.to(device).eval()
+    objective = catalog.VARIANTS.get(kind)(params, teacher=teacher)
+    model.to(device)
+    logger.info("training %s/%s/%s seed %d (unit %s)", unit.task, unit.model, unit.variant, unit.seed, unit.key)
+    stats = train(model, tokenizer, splits.train, suite.training, objective, seed=unit.seed, device=device, progress=context.progress)
+    predictions, eval_rate = predict(model, tokenizer, splits.test.texts, batch_size=suite.training.eval_batch_size,
+                                     max_length=suite.training.max_length, device=device, progress=context.progress)
+    clean = context.task(unit.task).metrics(splits.test.labels, predictions.tolist())
+    checkpoint = context.checkpoint_dir(unit.key)
+    save_checkpoint(model, tokenizer, checkpoint)
+    metrics = {
+        "clean_accuracy": clean["accuracy"], "clean_macro_f1": clean["macro_f1"],
+        "train_examples": len(splits.train), "test_examples": len(splits.test),
+        "train_seconds": stats.seconds, "train_examples_per_second": stats.examples_per_second,
+        "eval_examples_per_second": eval_rate, "final_loss": stats.final_loss, "checkpoint": str(checkpoint),
+    }
+    logger.info("trained %s/%s: clean accuracy %.3f, macro-F1 %.3f", unit.model, unit.variant, clean["accuracy"], clean["macro_f1"])
+    context.store.record_train(identity(context, unit), metrics, manifest=build_manifest(seed=unit.seed, device=context.device),
+                               finished_at=utc_now(), wall_seconds=time.perf_counter() - started)
+
+
+def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
+    import torch
+
+    from harness.attacks.runner import run_attack
+    from harness.models import load_checkpoint
+
+    suite = context.suite
+    started = time.perf_counter()
+    folder = context.store.checkpoint(unit.train_key)
+    if folder is None or not folder.is_dir():
+        raise RuntimeError(f"checkpoint of training unit {unit.train_key} is missing; rerun to retrain it")
+    model, tokenizer = load_checkpoint(folder)
+    device = torch.device(context.device)
+    model.to(device).eval()
+    splits, _ = context.splits(unit.task)
+    examples = attacked_examples(splits.test, suite.attack.examples, suite.attack.seed)
+    logger.info("attacking %s/%s with %s on %d examples (unit %s)", unit.model, unit.variant, unit.attack, len(examples), unit.key)
+    records, summary = run_attack(model, tokenizer, unit.attack, examples, query_budget=suite.attack.query_budget,
+                                  batch_size=suite.attack.batch_size, max_length=suite.training.max_length,
+                                  device=device, progress=context.progress)
+    metrics = {
+        "attacked": summary.attacked, "skipped": summary.skipped, "succeeded": summary.succeeded, "failed": summary.failed,
+        "robust_accuracy": summary.robust_accuracy, "attack_success_rate": summary.attack_success_rate,
+        "mean_perturbed_word_fraction": summary.mean_perturbed_word_fraction,
+        "mean_model_evaluations": summary.mean_model_evaluations, "mean_queries": summary.mean_queries,
+        "attack_seconds": summary.seconds, "attack_examples_per_second": summary.examples_per_second,
+    }
+    rows = []
+    for record in records:
+        row = asdict(record)
+        row["idx"] = row.pop("index")
+        rows.append(row)
+    logger.info("attacked %s/%s with %s: robust accuracy %.3f, success rate %.3f", unit.model, unit.variant, unit.attack,
+                summary.robust_accuracy, summary.attack_success_rate)
+    context.store.record_attack(identity(context, unit), metrics, rows, manifest=build_manifest(seed=unit.seed, device=context.device),
+                                finished_at=utc_now(), wall_seconds=time.perf_counter() - started)

@@ -1,0 +1,94 @@
+"""Turn stored units into leaderboard rows and example views, and write the leaderboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.errors import RsbenchError
+from harness.report import ExampleView, LeaderboardRow, render_leaderboard
+from harness.store import Store
+
+RESULTS_FILE = "results.sqlite"
+
+
+def collect_rows(store: Store) -> list[LeaderboardRow]:
+    """One row per attack unit joined with its training unit; one per training unit without attacks."""
+    units = store.units()
+    train_metrics = store.train_metrics()
+    attack_metrics = store.attack_metrics()
+    train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
+    attacked_train_keys = {unit["train_key"] for unit in units if unit["kind"] == "attack"}
+    rows = []
+    for unit in units:
+        if unit["kind"] == "train" and unit["key"] in attacked_train_keys:
+            continue
+        train_key = unit["train_key"] if unit["kind"] == "attack" else unit["key"]
+        trained = train_metrics.get(train_key)
+        attacked = attack_metrics.get(unit["key"]) if unit["kind"] == "attack" else None
+        error = unit["error"]
+        train_unit = train_units.get(train_key)
+        if error is None and train_unit is not None and train_unit["status"] == "failed":
+            error = train_unit["error"]
+
+        def pick(source, column):
+            return None if source is None else source[column]
+
+        rows.append(LeaderboardRow(
+            unit_key=unit["key"], train_key=train_key, task=unit["task"], dataset=unit["dataset"],
+            dataset_generated=bool(unit["dataset_generated"]), model=unit["model"], variant=unit["variant"],
+            attack=unit["attack"], seed=unit["seed"], status=unit["status"], error=error,
+            clean_accuracy=pick(trained, "clean_accuracy"), clean_macro_f1=pick(trained, "clean_macro_f1"),
+            robust_accuracy=pick(attacked, "robust_accuracy"), attack_success_rate=pick(attacked, "attack_success_rate"),
+            mean_perturbed_word_fraction=pick(attacked, "mean_perturbed_word_fraction"),
+            mean_model_evaluations=pick(attacked, "mean_model_evaluations"), mean_queries=pick(attacked, "mean_queries"),
+            attacked=pick(attacked, "attacked"), skipped=pick(attacked, "skipped"),
+            succeeded=pick(attacked, "succeeded"), failed=pick(attacked, "failed"),
+            train_examples_per_second=pick(trained, "train_examples_per_second"),
+            eval_examples_per_second=pick(trained, "eval_examples_per_second"),
+            attack_examples_per_second=pick(attacked, "attack_examples_per_second"),
+            train_seconds=pick(trained, "train_seconds"), attack_seconds=pick(attacked, "attack_seconds"),
+        ))
+    return rows
+
+
+def collect_examples(store: Store) -> list[ExampleView]:
+    labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in store.units()}
+    views = []
+    for row in store.examples():
+        names = labels.get(row["unit_key"], [])
+
+        def name(index: int) -> str:
+            return names[index] if 0 <= index < len(names) else str(index)
+
+        views.append(ExampleView(
+            unit_key=row["unit_key"], index=row["idx"], original_text=row["original_text"],
+            perturbed_text=row["perturbed_text"], label=name(row["label"]),
+            original_prediction=name(row["original_prediction"]), perturbed_prediction=name(row["perturbed_prediction"]),
+            outcome=row["outcome"], words_changed=row["words_changed"], model_evaluations=row["model_evaluations"],
+        ))
+    return views
+
+
+def run_manifest(store: Store, suite_name: str) -> dict:
+    """The manifest of the most recent unit, with the suite name; package versions are the same for a run."""
+    units = store.units()
+    if not units:
+        return {"suite": suite_name}
+    latest = max(units, key=lambda unit: unit["finished_at"])
+    manifest = json.loads(latest["manifest_json"])
+    manifest["suite"] = suite_name
+    return manifest
+
+
+def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Path, Path]:
+    """Render ``leaderboard.html`` and ``leaderboard.json`` from ``out_dir/results.sqlite``."""
+    database = out_dir / RESULTS_FILE
+    if not database.is_file():
+        raise RsbenchError(f"{database}: no results database. Pass the output folder of `rsbench run` (default reports/<suite name>).")
+    suite_name = suite_name or out_dir.name
+    with Store(database) as store:
+        rows = collect_rows(store)
+        examples = collect_examples(store)
+        manifest = run_manifest(store, suite_name)
+    return render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)

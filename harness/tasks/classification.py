@@ -1,0 +1,112 @@
+"""Single-label text classification."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from harness.data import sources
+from harness.errors import DataError
+from harness.suite import DataSpec, FileData, HubData, PackagedData
+from harness.tasks.base import LabeledTexts, Splits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a data set came from, and whether rsbench generated it."""
+
+    name: str
+    generated: bool
+
+
+class ClassificationTask:
+    """Reads labelled texts, builds a sequence classifier, scores accuracy and macro-F1."""
+
+    name = "classification"
+    metric_names = ("accuracy", "macro_f1")
+
+    def load_splits(self, spec: DataSpec, *, where: str = "data") -> tuple[Splits, DatasetInfo]:
+        raw = _read(spec)
+        label_names = _label_set(raw, spec, where)
+        dev, test = raw.dev, raw.test
+        train = raw.train
+        if test is None:
+            train, test = _split(train, spec.test_fraction, spec.split_seed, raw.origin)
+        if dev is None:
+            train, dev = _split(train, spec.dev_fraction, spec.split_seed + 1, raw.origin)
+        train = _cap(train, spec.train_size, spec.split_seed)
+        dev = _cap(dev, spec.dev_size, spec.split_seed)
+        test = _cap(test, spec.test_size, spec.split_seed)
+        splits = Splits(*(_to_texts(frame, label_names) for frame in (train, dev, test)))
+        if len(set(splits.train.labels)) < 2:
+            raise DataError(f"{where}: the training split has a single label ({label_names[splits.train.labels[0]]!r}). Give at least two classes.")
+        logger.info("data %s: %d train, %d dev, %d test, labels %s", raw.origin, len(splits.train), len(splits.dev), len(splits.test), label_names)
+        return splits, DatasetInfo(_dataset_name(spec), generated=False)
+
+    def metrics(self, labels: Sequence[int], predictions: Sequence[int]) -> dict[str, float]:
+        """Accuracy and macro-F1 over all labels, computed with scikit-learn."""
+        from sklearn.metrics import accuracy_score, f1_score
+
+        return {
+            "accuracy": float(accuracy_score(labels, predictions)),
+            "macro_f1": float(f1_score(labels, predictions, average="macro", zero_division=0)),
+        }
+
+
+def _dataset_name(spec: DataSpec) -> str:
+    if isinstance(spec, PackagedData):
+        return spec.name
+    if isinstance(spec, FileData):
+        return spec.path.name
+    return spec.name
+
+
+def _read(spec: DataSpec) -> sources.RawSplits:
+    if isinstance(spec, PackagedData):
+        return sources.read_packaged(spec.name)
+    if isinstance(spec, FileData):
+        return sources.read_file(spec.path, spec.format, spec.text_column, spec.label_column)
+    assert isinstance(spec, HubData)
+    return sources.read_hub(spec.name, spec.config, spec.revision, spec.text_column, spec.label_column,
+                            spec.train_split, spec.dev_split, spec.test_split)
+
+
+def _label_set(raw: sources.RawSplits, spec: DataSpec, where: str) -> tuple[str, ...]:
+    frames = [frame for frame in (raw.train, raw.dev, raw.test) if frame is not None]
+    seen = sorted(set().union(*(set(frame["label"]) for frame in frames)))
+    if spec.labels is not None:
+        unknown = [label for label in seen if label not in spec.labels]
+        if unknown:
+            raise DataError(f"{raw.origin}: label(s) {', '.join(map(repr, unknown[:5]))} not in the label set {spec.labels} of {where}.labels. Fix the data or add the labels.")
+        return tuple(spec.labels)
+    if len(seen) < 2:
+        raise DataError(f"{raw.origin}: only one label ({seen[0]!r}) in the data. Classification needs at least two classes.")
+    return tuple(seen)
+
+
+def _split(frame: pd.DataFrame, fraction: float, seed: int, origin: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded split, stratified by label when every label has at least two examples."""
+    from sklearn.model_selection import train_test_split
+
+    if len(frame) < 4:
+        raise DataError(f"{origin}: only {len(frame)} examples; at least 4 are needed to split into train, dev and test.")
+    counts = frame["label"].value_counts()
+    stratify = frame["label"] if counts.min() >= 2 and int(len(frame) * fraction) >= len(counts) else None
+    kept, held_out = train_test_split(frame, test_size=fraction, random_state=seed, stratify=stratify)
+    return kept.reset_index(drop=True), held_out.reset_index(drop=True)
+
+
+def _cap(frame: pd.DataFrame, size: int | None, seed: int) -> pd.DataFrame:
+    if size is None or len(frame) <= size:
+        return frame
+    return frame.sample(n=size, random_state=seed).reset_index(drop=True)
+
+
+def _to_texts(frame: pd.DataFrame, label_names: tuple[str, ...]) -> LabeledTexts:
+    index = {name: position for position, name in enumerate(label_names)}
+    return LabeledTexts(tuple(frame["text"]), tuple(index[label] for label in frame["label"]), label_names)

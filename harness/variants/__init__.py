@@ -1,0 +1,1 @@
+"""Training variants: how fine-tuning differs from the baseline."""
