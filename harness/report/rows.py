@@ -1,0 +1,86 @@
+"""Records that the leaderboard renderer takes: one row per unit and one view per attacked example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = ("done", "failed")
+# The outcomes of TextAttack's attack results: SuccessfulAttackResult, FailedAttackResult and
+# SkippedAttackResult (the model already misclassified the clean input, so nothing was attacked).
+OUTCOMES = ("succeeded", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One trained model under one attack, or a trained model alone when ``attack`` is None.
+
+    Fractions (accuracies, macro-F1, attack success rate, perturbed word fraction) lie in
+    [0, 1]; rates are examples per second and durations are seconds. None means not measured.
+
+    Raises:
+        ValueError: ``status`` is not one of ``STATUSES``.
+    """
+
+    unit_key: str
+    train_key: str
+    task: str
+    dataset: str
+    dataset_generated: bool
+    model: str
+    variant: str
+    attack: str | None
+    seed: int
+    status: str
+    error: str | None
+    clean_accuracy: float | None
+    clean_macro_f1: float | None
+    robust_accuracy: float | None
+    attack_success_rate: float | None
+    mean_perturbed_word_fraction: float | None
+    mean_model_evaluations: float | None
+    mean_queries: float | None
+    attacked: int | None
+    skipped: int | None
+    succeeded: int | None
+    failed: int | None
+    train_examples_per_second: float | None
+    eval_examples_per_second: float | None
+    attack_examples_per_second: float | None
+    train_seconds: float | None
+    attack_seconds: float | None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(
+                f"unit {self.unit_key!r}: invalid status {self.status!r}, expected one of {STATUSES}"
+            )
+
+
+@dataclass(frozen=True)
+class ExampleView:
+    """One attacked example of the unit ``unit_key``, as shown in the samples section.
+
+    ``index`` is the example's position in the attacked split. Labels and predictions are
+    label names, not class ids.
+
+    Raises:
+        ValueError: ``outcome`` is not one of ``OUTCOMES``.
+    """
+
+    unit_key: str
+    index: int
+    original_text: str
+    perturbed_text: str
+    label: str
+    original_prediction: str
+    perturbed_prediction: str
+    outcome: str
+    words_changed: int
+    model_evaluations: int
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(
+                f"example {self.index} of unit {self.unit_key!r}: invalid outcome "
+                f"{self.outcome!r}, expected one of {OUTCOMES}"
+            )
