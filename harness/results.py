@@ -82,7 +82,7 @@ def run_manifest(store: Store, suite_name: str) -> dict:
 
 
 def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Path, Path]:
-    """Render ``leaderboard.html`` and ``leaderboard.json`` from ``out_dir/results.sqlite``."""
+    """Render ``leaderboard.json`` and ``leaderboard.html`` from ``out_dir/results.sqlite``; returns both paths in that order."""
     database = out_dir / RESULTS_FILE
     if not database.is_file():
         raise RsbenchError(f"{database}: no results database. Pass the output folder of `rsbench run` (default reports/<suite name>).")

@@ -274,6 +274,9 @@ def import_textattack(cache_dir: Path | None = None) -> ModuleType:
         return sys.modules["textattack"]
     with nltk_downloads_disabled():
         import textattack
+    # TextAttack sets its own logger to INFO on import and logs a line per attack built.
+    if not logger.isEnabledFor(logging.DEBUG):
+        logging.getLogger("textattack").setLevel(logging.WARNING)
     return textattack
 
 
@@ -432,3 +435,18 @@ def universal_sentence_encoder() -> Any:
     # One BLAS thread: attacks encode a few short windows per call, where more threads
     # only add overhead on a shared machine.
     return USE(threads=1)
+
+
+def main() -> None:
+    """Prepare every offline resource once: NLTK data, the GloVe neighbour table, the encoder."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    nltk_dir = prepare_offline_resources()
+    logger.info("NLTK data ready in %s", nltk_dir)
+    glove_embedding()
+    logger.info("GloVe neighbour table ready under %s", cache_root() / "glove")
+    universal_sentence_encoder()
+    logger.info("sentence encoder loads")
+
+
+if __name__ == "__main__":
+    main()

@@ -172,6 +172,9 @@ def summarize(records: Sequence[ExampleRecord], seconds: float) -> AttackSummary
     failed = sum(record.outcome == "failed" for record in records)
     skipped = sum(record.outcome == "skipped" for record in records)
     searched = [record for record in records if record.outcome != "skipped"]
+    # Like TextAttack's own summary, the perturbed word share counts successful attacks only:
+    # a failed attack's text is its last unsuccessful attempt.
+    successful = [record for record in records if record.outcome == "succeeded"]
 
     def mean(values: list[float]) -> float:
         return float(np.mean(values)) if values else 0.0
@@ -183,7 +186,7 @@ def summarize(records: Sequence[ExampleRecord], seconds: float) -> AttackSummary
         failed=failed,
         robust_accuracy=failed / attacked if attacked else 0.0,
         attack_success_rate=succeeded / (succeeded + failed) if succeeded + failed else 0.0,
-        mean_perturbed_word_fraction=mean([record.perturbed_word_fraction for record in searched]),
+        mean_perturbed_word_fraction=mean([record.perturbed_word_fraction for record in successful]),
         mean_model_evaluations=mean([record.model_evaluations for record in searched]),
         mean_queries=mean([record.queries for record in searched]),
         seconds=seconds,

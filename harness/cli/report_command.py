@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from harness.results import write_leaderboard
 
-    html_path, json_path = write_leaderboard(args.out_dir, args.name)
+    json_path, html_path = write_leaderboard(args.out_dir, args.name)
     print(f"leaderboard: {html_path}")
     print(f"results:     {json_path}")
     return 0

@@ -64,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, _splits=probe._splits)
         executor = catalog.EXECUTORS.get(suite.executor)()
         summary = executor.run(plan, context)
-    html_path, json_path = write_leaderboard(out_dir, suite.name)
+    json_path, html_path = write_leaderboard(out_dir, suite.name)
     print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed")
     print(f"leaderboard: {html_path.resolve()}")
     print(f"results:     {json_path.resolve()}")

@@ -97,7 +97,7 @@ def record(outcome: str, fraction: float = 0.0, evaluations: int = 0, queries: i
 
 
 def test_summarize_counts_skipped_as_wrong():
-    summary = summarize([record("succeeded", 0.25, 10, 20), record("failed", 0.0, 30, 40), record("skipped")], 2.0)
+    summary = summarize([record("succeeded", 0.25, 10, 20), record("failed", 0.5, 30, 40), record("skipped")], 2.0)
     assert summary == AttackSummary(
         attacked=3,
         skipped=1,
@@ -105,7 +105,7 @@ def test_summarize_counts_skipped_as_wrong():
         failed=1,
         robust_accuracy=pytest.approx(1 / 3),
         attack_success_rate=0.5,
-        mean_perturbed_word_fraction=0.125,
+        mean_perturbed_word_fraction=0.25,
         mean_model_evaluations=20.0,
         mean_queries=30.0,
         seconds=2.0,

