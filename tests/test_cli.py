@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,23 @@ def test_run_end_to_end_and_rerun_reuses(tmp_path, sentiment_csv):
     assert second.returncode == 0, second.stderr[-3000:]
     assert "units: 0 computed, 4 already stored, 0 failed" in second.stdout
     assert json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))["units"] == units
+
+    # A stored training unit whose checkpoint was deleted is trained again.
+    shutil.rmtree(next((out / "checkpoints").iterdir()))
+    third = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "units: 1 computed, 3 already stored, 0 failed" in third.stdout
+
+
+def test_second_run_on_locked_folder_exits_2(tmp_path, sentiment_csv, capsys):
+    import fcntl
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(tiny_suite_text(_csv_block(sentiment_csv)), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / ".rsbench.lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        assert main(["run", str(suite), "--out", str(out)]) == 2
+    assert "another rsbench run is using this folder" in capsys.readouterr().err
+    assert not (out / "results.sqlite").exists()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import catalog
@@ -59,18 +62,36 @@ def handle(args: argparse.Namespace) -> int:
         probe.splits(task_name)
 
     _check_writable(out_dir)
-    with Store(out_dir / RESULTS_FILE) as store:
-        context = RunContext(suite=suite, out_dir=out_dir, store=store, device=device,
-                             progress=not args.no_progress, _splits=probe._splits)
-        executor = catalog.EXECUTORS.get(suite.executor)()
-        summary = executor.run(plan, context)
-    json_path, html_path = write_leaderboard(out_dir, suite.name)
+    with _exclusive(out_dir):
+        with Store(out_dir / RESULTS_FILE) as store:
+            context = RunContext(suite=suite, out_dir=out_dir, store=store, device=device,
+                                 progress=not args.no_progress, _splits=probe._splits)
+            executor = catalog.EXECUTORS.get(suite.executor)()
+            summary = executor.run(plan, context)
+        json_path, html_path = write_leaderboard(out_dir, suite.name)
     print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed")
     print(f"leaderboard: {html_path.resolve()}")
     print(f"results:     {json_path.resolve()}")
     if summary.failed:
         raise UnitFailedError(f"{len(summary.failed)} unit(s) failed; their errors are in the leaderboard. Fix the cause and rerun to retry them.")
     return 0
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder, so two runs never train the same units at once."""
+    lock_path = out_dir / ".rsbench.lock"
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RsbenchError(
+                f"--out {out_dir}: another rsbench run is using this folder. Wait for it to finish or choose another --out folder."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _check_writable(out_dir: Path) -> None:

