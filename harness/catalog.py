@@ -61,15 +61,15 @@ VARIANTS.register(
 )
 
 _RECIPES = "harness.attacks.recipes:build_attack"
-ATTACKS.register("deepwordbug", _RECIPES, "Character edits (swap, substitute, delete, insert) on the most important words (Gao et al., 2018).", offline=True, approximation=False)
-ATTACKS.register("pruthi", _RECIPES, "Keyboard-typo character edits on up to one word (Pruthi et al., 2019).", offline=True, approximation=False)
-ATTACKS.register("pwws", _RECIPES, "WordNet synonym swaps ordered by probability-weighted word saliency (Ren et al., 2019).", offline=True, approximation=False)
-ATTACKS.register("bad-characters-invisible", _RECIPES, "Invisible Unicode characters inserted into the text (Boucher et al., 2021).", offline=True, approximation=False)
-ATTACKS.register("bad-characters-reorder", _RECIPES, "Unicode bidirectional reordering controls (Boucher et al., 2021).", offline=True, approximation=False)
-ATTACKS.register("bad-characters-delete", _RECIPES, "Deletion control characters (Boucher et al., 2021).", offline=True, approximation=False)
-ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: GloVe neighbours without antonyms, packaged USE port. Not comparable with the paper.", offline=True, approximation=True)
-ATTACKS.register("textfooler", _RECIPES, "Stock TextFooler recipe (Jin et al., 2020); downloads counter-fitted embeddings and USE, needs internet.", offline=False, approximation=False)
-ATTACKS.register("a2t-fast", _RECIPES, "Cheap GloVe word-swap attack used for adversarial training (A2T-style).", offline=True, approximation=True)
+ATTACKS.register("deepwordbug", _RECIPES, "DeepWordBug (Gao et al., 2018): greedy character edits of the most important words.", offline=True, approximation=False)
+ATTACKS.register("pruthi", _RECIPES, "Pruthi et al. (2019): one typo-like character edit inside a word of 4+ letters.", offline=True, approximation=False)
+ATTACKS.register("pwws", _RECIPES, "PWWS (Ren et al., 2019): WordNet synonym swaps ranked by probability-weighted word saliency.", offline=True, approximation=False)
+ATTACKS.register("bad-characters-invisible", _RECIPES, "Bad Characters (Boucher et al., 2021): invisible Unicode characters, untargeted.", offline=True, approximation=False)
+ATTACKS.register("bad-characters-reorder", _RECIPES, "Bad Characters (Boucher et al., 2021): Unicode reordering controls, untargeted.", offline=True, approximation=False)
+ATTACKS.register("bad-characters-delete", _RECIPES, "Bad Characters (Boucher et al., 2021): characters followed by deletion controls, untargeted.", offline=True, approximation=False)
+ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: GloVe neighbours without antonyms, USE port, WordNet part of speech. Not comparable with the paper.", offline=True, approximation=True)
+ATTACKS.register("textfooler", _RECIPES, "TextFooler (Jin et al., 2020), stock recipe: downloads counter-fitted vectors and TF-Hub USE.", offline=False, approximation=False)
+ATTACKS.register("a2t-fast", _RECIPES, "A2T-shaped cheap attack (Yoo and Qi, 2021): GloVe swaps, deletion word importance, 10 candidates.", offline=True, approximation=True)
 
 EXECUTORS.register("local", "harness.execution.local:LocalExecutor", "Runs units one after another in this process, in dependency order.")
 

@@ -1,45 +1,18 @@
 """Attack recipes by name, each built with the same query budget.
 
-``ATTACKS`` lists every name with a one-line description and two flags: ``offline``
-(builds and runs without internet access) and ``approximation`` (parts of the published
-recipe are replaced, so its numbers do not compare with the published ones).
+The names, descriptions and the ``offline`` and ``approximation`` flags are registered in
+``harness.catalog.ATTACKS``; this module builds the TextAttack objects.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import RsbenchError
 from harness.registry import UnknownNameError
 
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """One attack that :func:`build_attack` can build."""
-
-    name: str
-    description: str
-    offline: bool
-    approximation: bool
-
-
-ATTACKS: dict[str, AttackSpec] = {
-    spec.name: spec
-    for spec in (
-        AttackSpec("deepwordbug", "DeepWordBug (Gao et al. 2018): greedy character edits of the most important words", True, False),
-        AttackSpec("pruthi", "Pruthi et al. 2019: one typo-like character edit inside a word of 4+ letters", True, False),
-        AttackSpec("pwws", "PWWS (Ren et al. 2019): WordNet synonym swaps ranked by weighted saliency", True, False),
-        AttackSpec("bad-characters-invisible", "Bad Characters (Boucher et al. 2021): invisible Unicode characters, untargeted", True, False),
-        AttackSpec("bad-characters-reorder", "Bad Characters (Boucher et al. 2021): Unicode reordering controls, untargeted", True, False),
-        AttackSpec("bad-characters-delete", "Bad Characters (Boucher et al. 2021): characters followed by deletion controls, untargeted", True, False),
-        AttackSpec("textfooler-offline", "TextFooler rebuilt offline: GloVe neighbours without antonyms, USE port, WordNet part of speech", True, True),
-        AttackSpec("textfooler", "TextFooler (Jin et al. 2019), stock recipe: downloads counter-fitted vectors and TF-Hub USE", False, False),
-        AttackSpec("a2t-fast", "A2T-shaped cheap attack for adversarial training: GloVe swaps, deletion word importance, 10 candidates", True, True),
-    )
-}
 
 # Bad Characters: perturbation type of TextAttack's BadCharacters2021 recipe for each name.
 _BAD_CHARACTER_TYPES = {
@@ -52,11 +25,11 @@ _BAD_CHARACTER_TYPES = {
 def build_attack(name: str, model_wrapper: Any, *, query_budget: int) -> Any:
     """Build the attack ``name`` against ``model_wrapper``, limited to ``query_budget`` queries per example.
 
-    Raises ``UnknownNameError`` for a name not in ``ATTACKS`` and ``RsbenchError`` when a
+    Raises ``UnknownNameError`` for a name without a builder and ``RsbenchError`` when a
     recipe needs a download that fails.
     """
-    if name not in ATTACKS:
-        raise UnknownNameError("attack", name, sorted(ATTACKS))
+    if name not in _BUILDERS:
+        raise UnknownNameError("attack", name, sorted(_BUILDERS))
     if query_budget < 1:
         raise ValueError(f"query_budget must be at least 1, got {query_budget}")
     attack = _BUILDERS[name](name, model_wrapper)

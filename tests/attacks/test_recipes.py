@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.attacks.recipes import ATTACKS, build_attack
+from harness import catalog
+from harness.attacks.recipes import _BUILDERS, build_attack
 from harness.attacks.wrapper import DynamicPaddingWrapper
 from harness.errors import RsbenchError
 from harness.registry import UnknownNameError
@@ -14,9 +15,10 @@ GLOVE = ["textfooler-offline", "a2t-fast"]
 
 
 def test_table_lists_every_recipe():
-    assert sorted(ATTACKS) == sorted(CHEAP + GLOVE + ["textfooler"])
-    assert not ATTACKS["textfooler"].offline
-    assert ATTACKS["textfooler-offline"].approximation
+    assert catalog.ATTACKS.names() == sorted(CHEAP + GLOVE + ["textfooler"])
+    assert sorted(_BUILDERS) == catalog.ATTACKS.names()
+    assert not catalog.ATTACKS.entry("textfooler").meta("offline")
+    assert catalog.ATTACKS.entry("textfooler-offline").meta("approximation")
 
 
 @pytest.mark.parametrize("name", CHEAP)
