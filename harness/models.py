@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.data.sources import package_folder
 from harness.errors import RsbenchError
-from harness.suite import ModelSpec
+from harness.suite import RANDOM_MODEL_SIZES, ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
     torch.manual_seed(seed)
     if spec.source == "random":
         tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_folder(spec.tokenizer)))
-        sizes = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128,
-                 "max_position_embeddings": 512, **(spec.architecture or {})}
+        sizes = {**RANDOM_MODEL_SIZES, **(spec.architecture or {})}
         config = BertConfig(vocab_size=tokenizer.vocab_size, **sizes, **labels)
         model = BertForSequenceClassification(config)
     else:

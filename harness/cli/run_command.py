@@ -64,6 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     _check_writable(out_dir)
     with _exclusive(out_dir):
         with Store(out_dir / RESULTS_FILE) as store:
+            store.set_meta("suite", suite.name)
             context = RunContext(suite=suite, out_dir=out_dir, store=store, device=device,
                                  progress=not args.no_progress, _splits=probe._splits)
             executor = catalog.EXECUTORS.get(suite.executor)()

@@ -62,7 +62,7 @@ def _artifacts_present(context: RunContext, unit: TrainUnit | AttackUnit) -> boo
     """Tell whether a stored training unit still has its checkpoint; attack units have no artifacts."""
     if isinstance(unit, AttackUnit):
         return True
-    folder = context.store.checkpoint(unit.key)
+    folder = context.stored_checkpoint(unit.key)
     if folder is not None and (folder / "model.safetensors").is_file():
         return True
     logger.warning("checkpoint of stored unit %s is missing; training it again", unit.key)

@@ -87,7 +87,18 @@ def _data_config(suite: Suite, task_name: str) -> dict[str, Any]:
 
 
 def _model_config(suite: Suite, model_name: str) -> dict[str, Any]:
-    return suite.models[model_name].model_dump(mode="json", exclude={"variants"})
+    spec = suite.models[model_name]
+    config = spec.model_dump(mode="json", exclude={"variants"})
+    if spec.source == "local" and spec.path is not None:
+        # The folder's content, not its path, determines results.
+        config["path"] = spec.path.name
+        config["sha256"] = {
+            file.name: hashlib.sha256(file.read_bytes()).hexdigest()
+            for file in sorted(spec.path.glob("*")) if file.is_file() and file.suffix in (".json", ".safetensors", ".txt", ".model")
+        }
+    # NOTE: a hub model without a revision is keyed by its name, so a changed upload on the hub is
+    # not noticed; pin `revision` for reproducible keys.
+    return config
 
 
 def build_plan(suite: Suite) -> Plan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +42,11 @@ class RunContext:
     def checkpoint_dir(self, train_key: str) -> Path:
         return self.out_dir / "checkpoints" / train_key
 
+    def stored_checkpoint(self, train_key: str) -> Path | None:
+        """Return the checkpoint folder of a stored training unit; the store keeps it relative to the output folder."""
+        relative = self.store.checkpoint(train_key)
+        return None if relative is None else self.out_dir / relative
+
 
 def identity(context: RunContext, unit: TrainUnit | AttackUnit) -> UnitIdentity:
     splits, info = context.splits(unit.task)
@@ -76,7 +82,7 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     device = torch.device(context.device)
     teacher = None
     if unit.teacher_key is not None:
-        teacher_folder = context.store.checkpoint(unit.teacher_key)
+        teacher_folder = context.stored_checkpoint(unit.teacher_key)
         if teacher_folder is None or not teacher_folder.is_dir():
             raise RuntimeError(f"teacher checkpoint {unit.teacher_key} is missing; rerun to retrain the teacher")
         teacher, _ = load_checkpoint(teacher_folder)
@@ -85,6 +91,10 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     model.to(device)
     logger.info("training %s/%s/%s seed %d (unit %s)", unit.task, unit.model, unit.variant, unit.seed, unit.key)
     stats = train(model, tokenizer, splits.train, suite.training, objective, seed=unit.seed, device=device, progress=context.progress)
+    if not math.isfinite(stats.final_loss):
+        raise FloatingPointError(
+            f"training loss became {stats.final_loss} (diverged); lower the learning rate or the variant's loss weights"
+        )
     predictions, eval_rate = predict(model, tokenizer, splits.test.texts, batch_size=suite.training.eval_batch_size,
                                      max_length=suite.training.max_length, device=device, progress=context.progress)
     clean = context.task(unit.task).metrics(splits.test.labels, predictions.tolist())
@@ -94,7 +104,8 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
         "clean_accuracy": clean["accuracy"], "clean_macro_f1": clean["macro_f1"],
         "train_examples": len(splits.train), "test_examples": len(splits.test),
         "train_seconds": stats.seconds, "train_examples_per_second": stats.examples_per_second,
-        "eval_examples_per_second": eval_rate, "final_loss": stats.final_loss, "checkpoint": str(checkpoint),
+        "eval_examples_per_second": eval_rate, "final_loss": stats.final_loss,
+        "checkpoint": checkpoint.relative_to(context.out_dir).as_posix(),
     }
     logger.info("trained %s/%s: clean accuracy %.3f, macro-F1 %.3f", unit.model, unit.variant, clean["accuracy"], clean["macro_f1"])
     context.store.record_train(identity(context, unit), metrics, manifest=build_manifest(seed=unit.seed, device=context.device),
@@ -109,7 +120,7 @@ def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
 
     suite = context.suite
     started = time.perf_counter()
-    folder = context.store.checkpoint(unit.train_key)
+    folder = context.stored_checkpoint(unit.train_key)
     if folder is None or not folder.is_dir():
         raise RuntimeError(f"checkpoint of training unit {unit.train_key} is missing; rerun to retrain it")
     model, tokenizer = load_checkpoint(folder)

@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import statistics
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,19 @@ def unit_anchor(unit_key: str) -> str:
 
 
 def visible_text(value: str) -> str:
-    """Replace control characters with U+FFFD so that the page shows where they were."""
-    return _CONTROL_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", value)
+    """Make characters that a browser would not show visible in the page.
+
+    Control characters become U+FFFD. Format characters (Unicode category Cf: bidirectional
+    controls such as U+202E, zero-width spaces and joiners, the invisible characters that
+    Bad Characters attacks insert) become a visible code such as ``<U+202E>``, so a
+    perturbation made of them is seen and cannot reorder the text around it.
+    """
+    replaced = _CONTROL_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", value)
+    if not any(unicodedata.category(character) == "Cf" for character in replaced):
+        return replaced
+    return "".join(
+        f"<U+{ord(character):04X}>" if unicodedata.category(character) == "Cf" else character for character in replaced
+    )
 
 
 def finite_or_none(value: float | int | None) -> float | int | None:

@@ -93,11 +93,20 @@ def _split(frame: pd.DataFrame, fraction: float, seed: int, origin: str) -> tupl
     """Seeded split, stratified by label when every label has at least two examples."""
     from sklearn.model_selection import train_test_split
 
-    if len(frame) < 4:
-        raise DataError(f"{origin}: only {len(frame)} examples; at least 4 are needed to split into train, dev and test.")
     counts = frame["label"].value_counts()
     stratify = frame["label"] if counts.min() >= 2 and int(len(frame) * fraction) >= len(counts) else None
-    kept, held_out = train_test_split(frame, test_size=fraction, random_state=seed, stratify=stratify)
+    try:
+        kept, held_out = train_test_split(frame, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError as exc:
+        raise DataError(
+            f"{origin}: cannot hold out {fraction:.0%} of {len(frame)} examples ({exc}). "
+            "Add examples or change test_fraction/dev_fraction."
+        ) from None
+    if len(kept) < 2 or held_out.empty:
+        raise DataError(
+            f"{origin}: holding out {fraction:.0%} of {len(frame)} examples leaves {len(kept)} to train on and {len(held_out)} held out. "
+            "Add examples or change test_fraction/dev_fraction."
+        )
     return kept.reset_index(drop=True), held_out.reset_index(drop=True)
 
 

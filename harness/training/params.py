@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class TrainingParams(BaseModel):
     """Optimiser, schedule and batching for fine-tuning; variants add their own terms."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     epochs: int = Field(2, ge=1, le=1000)
     batch_size: int = Field(32, ge=1)
