@@ -121,3 +121,23 @@ def test_metrics_match_sklearn():
     assert metrics["accuracy"] == pytest.approx(accuracy_score(labels, predictions))
     assert metrics["macro_f1"] == pytest.approx(f1_score(labels, predictions, average="macro"))
     assert metrics["accuracy"] == pytest.approx(5 / 7)
+
+
+def test_non_utf8_reports_line_and_byte(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"review,sentiment\n" + b"fine text,pos\n" * 3 + "caf\xe9,neg\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"not valid UTF-8 \(line 5, byte 62\)"):
+        ClassificationTask().load_splits(_file_spec(path))
+
+
+def test_jsonl_numeric_labels_unified(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    rows = [{"review": f"text {i}", "sentiment": [1, "1", 1.0, 0][i % 4]} for i in range(40)]
+    path.write_text("\n".join(__import__("json").dumps(row) for row in rows) + "\n", encoding="utf-8")
+    splits, _ = ClassificationTask().load_splits(_file_spec(path))
+    assert splits.train.label_names == ("0", "1")
+
+
+def test_folder_as_data_path(tmp_path):
+    with pytest.raises(DataError, match="is a folder, not a data file"):
+        ClassificationTask().load_splits(_file_spec(tmp_path))

@@ -96,6 +96,8 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
 
 
 def _check_writable(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RsbenchError(f"--out {out_dir}: is a file, not a folder. Choose a folder path.")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -57,6 +57,8 @@ def read_packaged(name: str) -> RawSplits:
 def read_file(path: Path, file_format: str | None, text_column: str, label_column: str) -> RawSplits:
     """Read a local file with named text and label columns."""
     file_format = file_format or path.suffix.lower().lstrip(".")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a data file. Point tasks.<name>.data.path at a CSV, JSONL or Parquet file.")
     if not path.is_file():
         raise DataError(f"{path}: file not found. Check tasks.<name>.data.path in the suite.")
     try:
@@ -68,13 +70,24 @@ def read_file(path: Path, file_format: str | None, text_column: str, label_colum
             frame = pd.read_parquet(path)
         else:
             raise DataError(f"{path}: unsupported format {file_format!r}. Use csv, jsonl or parquet.")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 (byte offset {exc.start}). Re-encode the file as UTF-8.") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not valid UTF-8{_first_bad_byte(path)}. Re-encode the file as UTF-8.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path}: cannot be read as {file_format}: {exc}. Check the file's format.") from None
     return RawSplits(_clean(frame, str(path), text_column, label_column), None, None, f"file:{path}")
+
+
+def _first_bad_byte(path: Path) -> str:
+    """Describe where the first byte that is not UTF-8 sits, e.g. ' (line 3, byte 574)'."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f" (line {line}, byte {exc.start})"
+    return ""
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
@@ -90,6 +103,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             if not isinstance(record, dict):
                 raise DataError(f"{path}, line {line_number}: expected a JSON object, got {type(record).__name__}.")
             records.append(record)
+    if not records:
+        raise DataError(f"{path}: no records. Give one JSON object per line.")
     return pd.DataFrame.from_records(records)
 
 
@@ -112,6 +127,15 @@ def read_hub(name: str, config: str | None, revision: str | None, text_column: s
     return RawSplits(frames["train"], frames.get("dev"), frames.get("test"), f"hub:{name}")
 
 
+def _label_text(label: object) -> str:
+    """Return a label as text; integral floats such as 1.0 read as "1", like the integer 1."""
+    if hasattr(label, "item"):
+        label = label.item()  # numpy scalar
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
 def _clean(frame: pd.DataFrame, origin: str, text_column: str, label_column: str) -> pd.DataFrame:
     """Check the columns and texts, and return a frame with string columns ``text`` and ``label``."""
     missing = [column for column in (text_column, label_column) if column not in frame.columns]
@@ -126,5 +150,7 @@ def _clean(frame: pd.DataFrame, origin: str, text_column: str, label_column: str
             raise DataError(f"{origin}: row {row + 1} has an empty or non-text value in column {text_column!r} ({text!r}). Remove the row or fill in the text.")
         if label is None or (isinstance(label, float) and pd.isna(label)) or str(label).strip() == "":
             raise DataError(f"{origin}: row {row + 1} has no label in column {label_column!r}. Remove the row or label it.")
-    out["label"] = out["label"].map(str)
+        if not isinstance(label, (str, int, float, bool)) and not hasattr(label, "item"):
+            raise DataError(f"{origin}: row {row + 1} has a {type(label).__name__} label in column {label_column!r}. Labels must be strings or numbers.")
+    out["label"] = out["label"].map(_label_text)
     return out.reset_index(drop=True)
