@@ -47,7 +47,7 @@ def forward_flops(config, token_counts: list[int]) -> float:
 def setup():
     from harness.models import load_classifier
 
-    spec = PackagedData(source="packaged", name="rotten-tomatoes", train_size=512, test_size=512)
+    spec = PackagedData(source="packaged", name="rotten-tomatoes", train_size=256, test_size=512)
     splits, _ = ClassificationTask().load_splits(spec)
     model_spec = ModelSpec(source="packaged", name="all-MiniLM-L6-v2", keep_layers="every-other")
     model, tokenizer = load_classifier(model_spec, splits.train.label_names, seed=0)
