@@ -12,9 +12,12 @@ from harness.store import Store
 RESULTS_FILE = "results.sqlite"
 
 
-def collect_rows(store: Store) -> list[LeaderboardRow]:
-    """Build one row per attack unit, joined with its training unit, and one per training unit without attacks."""
-    units = store.units()
+def collect_rows(store: Store, keys: set[str] | None = None) -> list[LeaderboardRow]:
+    """Build one row per attack unit, joined with its training unit, and one per training unit without attacks.
+
+    ``keys`` limits the rows to those units; None takes every stored unit.
+    """
+    units = [unit for unit in store.units() if keys is None or unit["key"] in keys]
     train_metrics = store.train_metrics()
     attack_metrics = store.attack_metrics()
     train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
@@ -52,10 +55,12 @@ def collect_rows(store: Store) -> list[LeaderboardRow]:
     return rows
 
 
-def collect_examples(store: Store) -> list[ExampleView]:
+def collect_examples(store: Store, keys: set[str] | None = None) -> list[ExampleView]:
     labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in store.units()}
     views = []
     for row in store.examples():
+        if keys is not None and row["unit_key"] not in keys:
+            continue
         names = labels.get(row["unit_key"], [])
 
         def name(index: int) -> str:
@@ -82,13 +87,19 @@ def run_manifest(store: Store, suite_name: str) -> dict:
 
 
 def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Path, Path]:
-    """Render ``leaderboard.json`` and ``leaderboard.html`` from ``out_dir/results.sqlite``; returns both paths in that order."""
+    """Render ``leaderboard.json`` and ``leaderboard.html`` from ``out_dir/results.sqlite``; returns both paths in that order.
+
+    The leaderboard shows the units of the most recent run's plan; units stored by earlier
+    runs with other settings stay in the database but are left out.
+    """
     database = out_dir / RESULTS_FILE
     if not database.is_file():
         raise RsbenchError(f"{database}: no results database. Pass the output folder of `rsbench run` (default reports/<suite name>).")
     with Store(database, readonly=True) as store:
         suite_name = suite_name or store.meta("suite") or out_dir.resolve().name
-        rows = collect_rows(store)
-        examples = collect_examples(store)
+        plan_keys = store.meta("plan_keys")
+        keys = set(json.loads(plan_keys)) if plan_keys else None
+        rows = collect_rows(store, keys)
+        examples = collect_examples(store, keys)
         manifest = run_manifest(store, suite_name)
     return render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)

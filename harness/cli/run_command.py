@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ def handle(args: argparse.Namespace) -> int:
     with _exclusive(out_dir):
         with Store(out_dir / RESULTS_FILE) as store:
             store.set_meta("suite", suite.name)
+            store.set_meta("plan_keys", json.dumps(sorted(unit.key for unit in plan.units)))
             context = RunContext(suite=suite, out_dir=out_dir, store=store, device=device,
                                  progress=not args.no_progress, _splits=probe._splits)
             executor = catalog.EXECUTORS.get(suite.executor)()
