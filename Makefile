@@ -33,7 +33,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 
 demo: setup
 	$(VENV)/bin/rsbench run suites/embedded.yaml
-	@echo "Leaderboard: reports/embedded/leaderboard.html (publish with: cp reports/embedded/leaderboard.* leaderboard/embedded/)"
+	@echo "Leaderboard: reports/embedded/leaderboard.html (publish with: mkdir -p leaderboard/embedded && cp reports/embedded/leaderboard.* leaderboard/embedded/)"
 
 smoke: setup
 	$(VENV)/bin/rsbench run suites/smoke.yaml

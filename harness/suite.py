@@ -181,7 +181,8 @@ def _describe_pydantic_error(error: dict[str, Any], prefix: tuple[Any, ...], kno
     value = error.get("input")
     # reprlib bounds the work: a YAML alias bomb expands to a huge nested value.
     shown = _SHOWN.repr(value) if not isinstance(value, dict) else "a mapping"
-    return f"{_location(loc)}: invalid value {shown}: {error['msg']}. Fix the value in the suite."
+    message = error["msg"].removeprefix("Value error, ").rstrip(".")
+    return f"{_location(loc)}: invalid value {shown}: {message}. Fix the value in the suite."
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -111,10 +111,18 @@ def _mean_points(rows: Sequence[LeaderboardRow]) -> dict[_PointKey, tuple[float,
     for row in rows:
         if row.status != "done" or row.attack is None:
             continue
-        if row.clean_accuracy is None or row.robust_accuracy is None:
+        if row.robust_accuracy is None:
+            continue
+        # Clean accuracy on the attacked sample itself, so both axes count the same examples;
+        # the whole test split's accuracy is only the fallback when the counts are missing.
+        if row.attacked and row.skipped is not None:
+            clean = (row.attacked - row.skipped) / row.attacked
+        elif row.clean_accuracy is not None:
+            clean = row.clean_accuracy
+        else:
             continue
         key = (row.task, row.dataset, row.model, row.variant, row.attack)
-        samples[key].append((row.clean_accuracy, row.robust_accuracy))
+        samples[key].append((clean, row.robust_accuracy))
     return {
         key: (statistics.fmean(c for c, _ in values), statistics.fmean(r for _, r in values))
         for key, values in sorted(samples.items())

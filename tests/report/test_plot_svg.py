@@ -65,8 +65,8 @@ def test_plot_one_point_per_group(make_row):
 
 def test_mean_points_average_seeds(make_row):
     rows = [
-        make_row(unit_key="a0", seed=0, clean_accuracy=0.8, robust_accuracy=0.3),
-        make_row(unit_key="a1", seed=1, clean_accuracy=0.9, robust_accuracy=0.5),
+        make_row(unit_key="a0", seed=0, clean_accuracy=0.8, robust_accuracy=0.3, attacked=10, skipped=2),
+        make_row(unit_key="a1", seed=1, clean_accuracy=0.9, robust_accuracy=0.5, attacked=10, skipped=0),
         make_row(unit_key="b0", attack=None),
     ]
 
@@ -74,8 +74,14 @@ def test_mean_points_average_seeds(make_row):
 
     assert list(points) == [("sentiment", "rotten_tomatoes", "minilm", "standard", "textfooler")]
     clean, robust = points[("sentiment", "rotten_tomatoes", "minilm", "standard", "textfooler")]
-    assert clean == pytest.approx(0.85)
+    # Clean accuracy on the attacked sample: (8/10 + 10/10) / 2, not the test-split 0.85.
+    assert clean == pytest.approx(0.9)
     assert robust == pytest.approx(0.4)
+
+
+def test_mean_points_fall_back_to_split_accuracy(make_row):
+    points = _mean_points([make_row(clean_accuracy=0.7, robust_accuracy=0.2, attacked=None, skipped=None)])
+    assert list(points.values()) == [pytest.approx((0.7, 0.2))]
 
 
 def test_plot_none_without_attacked_units(make_row):
