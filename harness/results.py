@@ -89,7 +89,7 @@ def run_manifest(store: Store, suite_name: str) -> dict:
 def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Path, Path]:
     """Render ``leaderboard.json`` and ``leaderboard.html`` from ``out_dir/results.sqlite``; returns both paths in that order.
 
-    The leaderboard shows the units of the most recent run's plan; units stored by earlier
+    The leaderboard shows the units of the most recent run's plan. Units stored by earlier
     runs with other settings stay in the database but are left out.
     """
     database = out_dir / RESULTS_FILE

@@ -66,14 +66,17 @@ def test_run_end_to_end_and_rerun_reuses(tmp_path, sentiment_csv):
     units = board["units"]
     assert {(u["variant"], u["attack"]) for u in units} == {("baseline", "deepwordbug"), ("kd", "deepwordbug")}
     for unit in units:
-        assert unit["task"] == "sentiment" and unit["dataset"] == "reviews.csv" and unit["seed"] == 0
+        assert unit["task"] == "sentiment"
+        assert unit["dataset"] == "reviews.csv"
+        assert unit["seed"] == 0
         assert unit["robust_accuracy"] <= (unit["attacked"] - unit["skipped"]) / unit["attacked"]
         assert 0.0 <= unit["attack_success_rate"] <= 1.0
         assert unit["attacked"] == 4
         assert unit["skipped"] + unit["succeeded"] + unit["failed"] == 4
         assert unit["robust_accuracy"] == pytest.approx(unit["failed"] / 4)
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
-    assert "deepwordbug" in html and "<svg" in html
+    assert "deepwordbug" in html
+    assert "<svg" in html
     assert list((out / "checkpoints").glob("*/model.safetensors"))
 
     second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)

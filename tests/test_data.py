@@ -26,7 +26,8 @@ def test_csv_split_is_seeded_and_disjoint(sentiment_csv):
     other, _ = task.load_splits(_file_spec(sentiment_csv, split_seed=4))
     assert first == second
     assert first.test.texts != other.test.texts
-    assert info.name == "reviews.csv" and not info.generated
+    assert info.name == "reviews.csv"
+    assert not info.generated
     parts = [set(first.train.texts), set(first.dev.texts), set(first.test.texts)]
     assert sum(map(len, parts)) == 64
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AttackBudget(BaseModel):
-    """Which test examples are attacked and how many model queries each may use."""
+    """Attack budget: the number of attacked test examples, their seed, and the model queries each may use."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

@@ -1,4 +1,4 @@
-"""What a result was computed with: package versions, hardware, seed, git commit."""
+"""Run manifests: the package versions, hardware, seed and git commit behind a result."""
 
 from __future__ import annotations
 

@@ -96,8 +96,8 @@ def _model_config(suite: Suite, model_name: str) -> dict[str, Any]:
             file.name: hashlib.sha256(file.read_bytes()).hexdigest()
             for file in sorted(spec.path.glob("*")) if file.is_file() and file.suffix in (".json", ".safetensors", ".txt", ".model")
         }
-    # NOTE: a hub model without a revision is keyed by its name, so a changed upload on the hub is
-    # not noticed; pin `revision` for reproducible keys.
+    # NOTE: a hub model without a revision is keyed by its name, so a changed upload on the hub
+    # goes unnoticed. Pin `revision` for reproducible keys.
     return config
 
 

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunContext:
-    """What units of one run share: the suite, output folder, store, device and loaded data."""
+    """State shared by the units of one run: the suite, output folder, store, device and loaded data."""
 
     suite: Suite
     out_dir: Path
@@ -61,7 +61,7 @@ def identity(context: RunContext, unit: TrainUnit | AttackUnit) -> UnitIdentity:
 
 
 def attacked_examples(test: LabeledTexts, count: int, seed: int) -> LabeledTexts:
-    """The test examples every unit of a task attacks: a seeded sample, the same for all variants."""
+    """Pick the test examples that every unit of a task attacks: a seeded sample, the same for all variants."""
     import numpy as np
 
     order = np.random.default_rng(seed).permutation(len(test))

@@ -113,8 +113,8 @@ def _mean_points(rows: Sequence[LeaderboardRow]) -> dict[_PointKey, tuple[float,
             continue
         if row.robust_accuracy is None:
             continue
-        # Clean accuracy on the attacked sample itself, so both axes count the same examples;
-        # the whole test split's accuracy is only the fallback when the counts are missing.
+        # Clean accuracy on the attacked sample itself, so both axes count the same examples.
+        # The whole test split's accuracy is the fallback when the counts are missing.
         if row.attacked and row.skipped is not None:
             clean = (row.attacked - row.skipped) / row.attacked
         elif row.clean_accuracy is not None:

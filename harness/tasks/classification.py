@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """Where a data set came from, and whether rsbench generated it."""
+    """Origin of a data set: its name, and whether rsbench generated it."""
 
     name: str
     generated: bool

@@ -42,8 +42,8 @@ class A2TParams(Params):
     """Adversarial training with discrete examples from a cheap TextAttack attack (A2T idea).
 
     From epoch ``start_epoch`` on, at the start of each epoch the model (in eval mode)
-    attacks a random ``fraction`` of the training set with ``attack``; the successful
-    adversarial texts are added to that epoch's training data with their original labels.
+    attacks a random ``fraction`` of the training set with ``attack``. The successful
+    adversarial texts join that epoch's training data with their original labels.
     """
 
     attack: str = Field("a2t-fast", description="attack from the attack registry used during training")
