@@ -51,6 +51,7 @@ def collect_rows(store: Store, keys: set[str] | None = None) -> list[Leaderboard
             eval_examples_per_second=pick(trained, "eval_examples_per_second"),
             attack_examples_per_second=pick(attacked, "attack_examples_per_second"),
             train_seconds=pick(trained, "train_seconds"), attack_seconds=pick(attacked, "attack_seconds"),
+            variant_kind=unit["variant_kind"],
         ))
     return rows
 

@@ -21,6 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.report.analysis import Analysis, analyse
+from harness.report.navigation import build_example_tables, filter_options, format_interval, format_points
 from harness.report.plot import plot_clean_vs_robust
 from harness.report.rows import ExampleView, LeaderboardRow
 from harness.report.views import (
@@ -40,6 +42,7 @@ JSON_NAME = "leaderboard.json"
 HTML_NAME = "leaderboard.html"
 _TEMPLATE_NAME = "leaderboard.html.j2"
 _SORTER_NAME = "sorter.js"
+_FILTER_NAME = "filter.js"
 _EMPTY_CELL = "–"
 
 
@@ -69,9 +72,11 @@ def render_leaderboard(
     ordered = sorted(rows, key=unit_sort_key)
     timestamp = (generated_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
 
-    json_text = leaderboard_json(suite_name, timestamp, manifest, ordered)
+    analysis = analyse(ordered, examples)
+    json_text = leaderboard_json(suite_name, timestamp, manifest, ordered, sections=analysis.to_json())
     template = _environment().get_template(_TEMPLATE_NAME)
     context = _html_context(suite_name, timestamp, ordered, examples, manifest, samples_per_unit)
+    context.update(_analysis_context(analysis, ordered, examples))
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,12 +100,16 @@ def render_leaderboard(
 
 def leaderboard_json(
     suite_name: str, generated_at: str, manifest: Mapping[str, Any],
-    rows: Sequence[LeaderboardRow],
+    rows: Sequence[LeaderboardRow], sections: Mapping[str, Any] | None = None,
 ) -> str:
     """Serialize the leaderboard as JSON text, one unit object per row in the given order.
 
     Every ``LeaderboardRow`` field appears in each unit; None and non-finite floats become
-    null, because JSON has no NaN or infinity.
+    null, because JSON has no NaN or infinity. ``sections`` adds top-level entries after
+    ``units`` (the analysis: methods, unit intervals, aggregates, comparisons).
+
+    Raises:
+        ValueError: a section repeats a top-level key.
     """
     payload = {
         "schema_version": SCHEMA_VERSION,
@@ -112,6 +121,10 @@ def leaderboard_json(
             for row in rows
         ],
     }
+    for name, value in (sections or {}).items():
+        if name in payload:
+            raise ValueError(f"leaderboard JSON section {name!r} repeats a top-level key; rename the section")
+        payload[name] = _to_json_value(value, name)
     return json.dumps(payload, indent=2, allow_nan=False) + "\n"
 
 
@@ -141,6 +154,18 @@ def _to_json_value(value: Any, where: str) -> Any:
         return str(value)
     raise ValueError(f"{where}: a value of type {type(value).__name__} cannot be written as "
                      "JSON; convert it to a string, number, list or mapping")
+
+
+def _analysis_context(analysis: Analysis, rows: Sequence[LeaderboardRow],
+                      examples: Sequence[ExampleView]) -> dict[str, Any]:
+    filter_js = _inline_script(_FILTER_NAME)
+    return {
+        "analysis": analysis,
+        "filters": filter_options(rows),
+        "example_tables": build_example_tables(rows, examples),
+        "filter_js": filter_js,
+        "filter_hash": _csp_hash(filter_js),
+    }
 
 
 def _html_context(
@@ -177,6 +202,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["percent"] = _format_percent
     environment.filters["number"] = _format_number
     environment.filters["sort_value"] = _sort_value
+    environment.filters["interval"] = format_interval
+    environment.filters["points"] = format_points
     return environment
 
 
@@ -203,12 +230,16 @@ def _sort_value(value: float | int | None) -> str:
     return "" if value is None else repr(value)
 
 
-@functools.cache
 def _sorter_script() -> Markup:
-    source = importlib.resources.files("harness.report").joinpath("templates", _SORTER_NAME)
+    return _inline_script(_SORTER_NAME)
+
+
+@functools.cache
+def _inline_script(name: str) -> Markup:
+    source = importlib.resources.files("harness.report").joinpath("templates", name)
     script = source.read_text(encoding="utf-8")
     if "</script" in script.lower() or "<!--" in script:
-        raise ValueError(f"{_SORTER_NAME} must not contain '</script' or '<!--': it is inlined")
+        raise ValueError(f"{name} must not contain '</script' or '<!--': it is inlined")
     return Markup(script)
 
 

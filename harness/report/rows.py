@@ -48,6 +48,9 @@ class LeaderboardRow:
     attack_examples_per_second: float | None
     train_seconds: float | None
     attack_seconds: float | None
+    # The variant's kind (a variant defined with `kind: baseline` has kind "baseline");
+    # None when unknown, and then the variant is never taken as the baseline of a comparison.
+    variant_kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

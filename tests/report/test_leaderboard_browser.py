@@ -128,7 +128,7 @@ def test_hostile_text_stays_inert(tmp_path, browser_page, make_row, make_example
     assert events["page_errors"] == []
     assert events["console_errors"] == []
     assert page.eval_on_selector_all("img, iframe", "nodes => nodes.length") == 0
-    assert page.eval_on_selector_all("script", "nodes => nodes.length") == 1
+    assert page.eval_on_selector_all("script", "nodes => nodes.length") == 2
     body_text = page.inner_text("body")
     for text in HOSTILE[:4]:
         assert text in body_text

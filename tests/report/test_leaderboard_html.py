@@ -21,6 +21,10 @@ def sorter_source() -> str:
     return importlib.resources.files("harness.report").joinpath("templates", "sorter.js").read_text()
 
 
+def filter_source() -> str:
+    return importlib.resources.files("harness.report").joinpath("templates", "filter.js").read_text()
+
+
 def render_page(tmp_path, fixed_time, rows, examples=(), manifest=None, **options):
     _, html_path = render_leaderboard(
         tmp_path, suite_name=options.pop("suite_name", "embedded"), rows=rows,
@@ -51,13 +55,12 @@ def hostile_page(tmp_path, fixed_time, make_row, make_example):
     return render_page(tmp_path, fixed_time, rows, examples, manifest, suite_name=SCRIPT + IMG)
 
 
-def test_hostile_page_has_only_sorter_script(hostile_page, parse_page):
+def test_hostile_page_has_only_own_scripts(hostile_page, parse_page):
     root = parse_page(hostile_page)
 
     scripts = root.find_all("script")
-    assert len(scripts) == 1
-    assert scripts[0].text() == sorter_source()
-    assert scripts[0].attrs == {}
+    assert [script.text() for script in scripts] == [sorter_source(), filter_source()]
+    assert [script.attrs for script in scripts] == [{}, {}]
 
 
 def test_hostile_page_has_no_event_attributes(hostile_page, parse_page):
@@ -269,4 +272,4 @@ def test_empty_report(tmp_path, fixed_time, parse_page):
     assert "0 unit(s), 0 failed" in root.find("header").text()
     assert "No units were stored for this suite." in root.find("section", id="leaderboard").text()
     assert "No finished attacked unit" in root.find("section", id="clean-vs-robust").text()
-    assert len(root.find_all("script")) == 1
+    assert len(root.find_all("script")) == 2

@@ -1,0 +1,60 @@
+(function () {
+  "use strict";
+
+  // Select boxes with a data-filter attribute name a row attribute (data-task, data-model, ...).
+  // An element marked data-filter-item is hidden when it has that attribute with another value
+  // than the selected one; elements without the attribute stay visible.
+  var selects = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
+  var items = Array.prototype.slice.call(document.querySelectorAll("[data-filter-item]"));
+  var count = document.getElementById("filter-count");
+  var reset = document.getElementById("filter-reset");
+
+  function applyFilters() {
+    var active = selects.filter(function (select) {
+      return select.value !== "";
+    });
+    items.forEach(function (item) {
+      item.hidden = active.some(function (select) {
+        var name = "data-" + select.getAttribute("data-filter");
+        return item.hasAttribute(name) && item.getAttribute(name) !== select.value;
+      });
+    });
+    if (count) {
+      var rows = document.querySelectorAll("#aggregate-table tbody tr");
+      var shown = Array.prototype.filter.call(rows, function (row) {
+        return !row.hidden;
+      }).length;
+      count.textContent = shown + " of " + rows.length + " summary rows shown";
+    }
+  }
+
+  // Open every <details> around the element that the URL fragment names, so a link to a unit's
+  // examples shows them even when their section is collapsed.
+  function openTarget() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") {
+        node.open = true;
+      }
+    }
+    if (target) {
+      target.scrollIntoView();
+    }
+  }
+
+  selects.forEach(function (select) {
+    select.addEventListener("change", applyFilters);
+  });
+  if (reset) {
+    reset.addEventListener("click", function () {
+      selects.forEach(function (select) {
+        select.value = "";
+      });
+      applyFilters();
+    });
+  }
+  window.addEventListener("hashchange", openTarget);
+  applyFilters();
+  openTarget();
+})();
