@@ -28,19 +28,23 @@
     }
   }
 
-  // Open every <details> around the element that the URL fragment names, so a link to a unit's
-  // examples shows them even when their section is collapsed.
+  // Open every <details> around the element that the URL fragment names, and its list of all
+  // examples, so a link to a unit shows that unit's examples even when they are collapsed.
   function openTarget() {
     var id = decodeURIComponent(window.location.hash.slice(1));
     var target = id ? document.getElementById(id) : null;
+    if (!target) {
+      return;
+    }
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") {
         node.open = true;
       }
     }
-    if (target) {
-      target.scrollIntoView();
-    }
+    target.querySelectorAll("details.all-examples").forEach(function (details) {
+      details.open = true;
+    });
+    target.scrollIntoView();
   }
 
   selects.forEach(function (select) {
