@@ -1,9 +1,9 @@
 """Bootstrap intervals of the leaderboard: per attack unit over its attacked examples, per group over seeds.
 
-An attack unit's attacked examples are a seeded sample of the test split that every unit of
-a suite shares, so each example gives two 0/1 outcomes: correct before the attack (clean
-accuracy on the attacked sample) and still correct after it (robust accuracy). The
-intervals come from ``harness.stats``.
+Every attack unit of a suite attacks the same seeded sample of the test split. Each attacked
+example gives two 0/1 outcomes: correct before the attack (clean accuracy on the attacked
+sample) and still correct after it (robust accuracy). The intervals come from
+``harness.stats``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Estimate:
 
     ``over_seeds`` bootstraps the per-seed values (None with fewer than two seeds).
     ``over_examples`` bootstraps the attacked examples, each scored by its mean outcome over
-    the seeds; it is None for metrics without per-example data or when the seeds attacked
+    the seeds. It is None for metrics without per-example data or when the seeds attacked
     different texts. ``note`` says why an interval is missing.
     """
 
