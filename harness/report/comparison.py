@@ -9,6 +9,7 @@ marked only when every available interval excludes zero on the same side.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ def interval_direction(interval: Interval | None) -> int:
     if interval.high < 0.0:
         return -1
     return 0
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_paired_interval(reference: tuple[float, ...], candidate: tuple[float, ...]) -> Interval:
+    """Return ``paired_difference_interval``, computed once per pair: with one seed, the comparison repeats the seed's."""
+    return paired_difference_interval(reference, candidate)
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ def _compare_seed(reference: LeaderboardRow, candidate: LeaderboardRow,
     elif not first.same_examples(second):
         note = _mismatch(first, second)
     else:
-        difference = paired_difference_interval(first.robust_correct, second.robust_correct)
+        difference = cached_paired_interval(tuple(first.robust_correct), tuple(second.robust_correct))
     return SeedComparison(
         seed=candidate.seed, unit_key=candidate.unit_key, reference_unit_key=reference.unit_key,
         examples=0 if second is None else len(second), difference=difference, note=note,
@@ -225,14 +232,14 @@ def _compare(key: tuple, pairs: list[tuple[LeaderboardRow, LeaderboardRow]],
         difference = float((candidate_means - reference_means).mean())
         if all(sample.same_examples(reference_samples[0]) for sample in reference_samples[1:]):
             # Each example's outcome averaged over the seeds, then paired across the two variants.
-            over_examples = paired_difference_interval(
-                np.mean([sample.robust_correct for sample in reference_samples], axis=0),
-                np.mean([sample.robust_correct for sample in candidate_samples], axis=0),
+            over_examples = cached_paired_interval(
+                tuple(np.mean([sample.robust_correct for sample in reference_samples], axis=0)),
+                tuple(np.mean([sample.robust_correct for sample in candidate_samples], axis=0)),
             )
         else:
             note = "the seeds attacked different texts: no interval over examples"
         if len(paired) >= 2:
-            over_seeds = paired_difference_interval(reference_means, candidate_means)
+            over_seeds = cached_paired_interval(tuple(reference_means), tuple(candidate_means))
 
     extras = [seed.extra_train_seconds for _, seed in paired if seed.extra_train_seconds is not None]
     extra = float(np.mean(extras)) if paired and len(extras) == len(paired) else None

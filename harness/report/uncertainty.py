@@ -8,6 +8,7 @@ sample) and still correct after it (robust accuracy). The intervals come from
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,12 @@ class UnitSample:
         return self.indices == other.indices and self.texts == other.texts
 
 
+@functools.lru_cache(maxsize=4096)
+def cached_mean_interval(values: tuple[float, ...]) -> Interval:
+    """Return ``mean_interval(values)``, computed once per sample: with one seed, aggregates repeat the unit intervals."""
+    return mean_interval(values)
+
+
 def samples_by_unit(examples: Sequence[ExampleView]) -> dict[str, UnitSample]:
     grouped: dict[str, list[ExampleView]] = defaultdict(list)
     for example in examples:
@@ -90,8 +97,8 @@ def build_unit_intervals(rows: Sequence[LeaderboardRow], samples: dict[str, Unit
             continue
         intervals[row.unit_key] = UnitIntervals(
             unit_key=row.unit_key, examples=len(sample),
-            robust_accuracy=mean_interval(sample.robust_correct),
-            attacked_clean_accuracy=mean_interval(sample.clean_correct),
+            robust_accuracy=cached_mean_interval(tuple(sample.robust_correct)),
+            attacked_clean_accuracy=cached_mean_interval(tuple(sample.clean_correct)),
         )
     return intervals
 
@@ -238,7 +245,7 @@ def _estimate(values: Sequence[float | None], unit_samples: Sequence[UnitSample 
     if not present:
         return None
     per_seed = [float(values[index]) for index in present]
-    over_seeds = mean_interval(per_seed) if len(per_seed) >= 2 else None
+    over_seeds = cached_mean_interval(tuple(per_seed)) if len(per_seed) >= 2 else None
     note = None if over_seeds is not None else "one seed: no interval over seeds"
     if unit_samples is None or vector is None:
         return Estimate(float(np.mean(per_seed)), over_seeds, None, note)
@@ -250,4 +257,4 @@ def _estimate(values: Sequence[float | None], unit_samples: Sequence[UnitSample 
         return Estimate(float(np.mean(per_seed)), over_seeds, None, "the seeds attacked different texts")
     # Each example's outcome averaged over the seeds; with one seed this is the unit's own vector.
     per_example = np.mean([getattr(sample, vector) for sample in chosen], axis=0)
-    return Estimate(float(np.mean(per_seed)), over_seeds, mean_interval(per_example), note)
+    return Estimate(float(np.mean(per_seed)), over_seeds, cached_mean_interval(tuple(per_example)), note)

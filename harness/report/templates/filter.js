@@ -31,7 +31,13 @@
   // Open every <details> around the element that the URL fragment names, and its list of all
   // examples, so a link to a unit shows that unit's examples even when they are collapsed.
   function openTarget() {
-    var id = decodeURIComponent(window.location.hash.slice(1));
+    var id;
+    try {
+      id = decodeURIComponent(window.location.hash.slice(1));
+    } catch (error) {
+      // A fragment typed by hand may hold a malformed escape such as "%E0".
+      return;
+    }
     var target = id ? document.getElementById(id) : null;
     if (!target) {
       return;
