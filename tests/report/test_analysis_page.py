@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -118,8 +119,7 @@ def test_comparison_marked(board, parse_page):
 
 def test_gain_without_extra_time_is_na(tmp_path, fixed_time, make_row, parse_page):
     rows, examples = two_seed_board(make_row)
-    rows = [row if row.variant == "baseline" else row.__class__(**{**row.__dict__, "train_seconds": 30.0})
-            for row in rows]
+    rows = [row if row.variant == "baseline" else dataclasses.replace(row, train_seconds=30.0) for row in rows]
     _, page = render(tmp_path, fixed_time, rows, examples)
     [row] = table_rows(parse_page(page), "comparison-table")
 
