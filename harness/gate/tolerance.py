@@ -43,7 +43,7 @@ GATED_METRICS: dict[str, GatedMetric] = {
 }
 
 _NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
-_TOLERANCE = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<percent>%?)\s*$")
+_TOLERANCE = re.compile(rf"^\s*(?P<number>-?(?:{_NUMBER}))\s*(?P<percent>%?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ def parse_tolerance(text: str | float | int) -> Tolerance:
     if not relative and value > 1:
         raise ValueError(
             f"invalid tolerance {text!r}: the gated metrics are fractions in [0, 1], so an absolute tolerance "
-            f"above 1 allows any drop. Write {value / 100:g} for {value:g} points or {value:g}% for a relative tolerance"
+            f"above 1 allows any drop. Write {value / 100:g} for a drop of {value:g} points, or {value:g}% for a drop "
+            "relative to the baseline value"
         )
     return Tolerance(value, relative)
 
