@@ -19,7 +19,7 @@ from harness.gate.tolerance import DEFAULT_TOLERANCE, GATED_METRICS, GatedMetric
 # Floating-point slack when comparing a drop with its tolerance: 0.7 - 0.68 must not exceed 0.02.
 _EPSILON = 1e-9
 
-# Verdicts of one metric; the first two count as regressions.
+# Verdicts of one metric. REGRESSED and MISSING count as regressions.
 REGRESSED = "regressed"
 MISSING = "missing"
 NOT_SIGNIFICANT = "not significant"
@@ -45,8 +45,8 @@ class GateSettings:
         """Describe the decision rule and the bootstrap settings in one sentence, for every output."""
         return (
             f"A metric regresses when it gets worse by more than its tolerance and the paired BCa bootstrap "
-            f"interval ({self.confidence:.0%} confidence, {self.resamples} resamples, seed {self.seed}) of the "
-            "per-example change over the attacked examples excludes zero on the worse side. Metrics without "
+            f"interval ({self.confidence:.0%} confidence, {self.resamples} resamples, seed {self.seed}; percentile "
+            "bootstrap where BCa is undefined) of the per-example change over the attacked examples excludes zero on the worse side. Metrics without "
             "per-example data (clean accuracy and macro-F1 on the whole test split) are judged on the tolerance alone."
         )
 
@@ -157,8 +157,8 @@ def compare_snapshots(baseline: Snapshot, current: Snapshot, settings: GateSetti
 
     Raises:
         RsbenchError: the units of the two snapshots do not match one to one, a baseline
-            unit failed, or attacked examples do not pair (other indices or texts); every
-            problem is listed with its unit and the fix.
+            unit failed, or attacked examples do not pair (other indices or texts). The
+            message lists every problem with its unit and the fix.
     """
     pairs = _match_units(baseline, current)
     problems: list[str] = []
@@ -318,8 +318,8 @@ def _check_pairing(baseline_source: str, base_unit: SnapshotUnit, current_unit: 
 
 def _sample(indices: set[int]) -> str:
     ordered = sorted(indices)
-    shown = ", ".join(str(index) for index in ordered[:5])
-    return shown + (f" and {len(ordered) - 5} more" if len(ordered) > 5 else "")
+    listed = ", ".join(str(index) for index in ordered[:5])
+    return listed + (f" and {len(ordered) - 5} more" if len(ordered) > 5 else "")
 
 
 def _problem_list(header: str, problems: list[str]) -> str:

@@ -193,7 +193,7 @@ def load_snapshot_file(path: Path) -> Snapshot:
 
     Raises:
         RsbenchError: the file is missing, unreadable, not JSON, of another schema version,
-            or does not match the schema; the message names the file, the field and the fix.
+            or does not match the schema. The message names the file, the field and the fix.
     """
     path = Path(path)
     if not path.is_file():
@@ -271,9 +271,9 @@ def _describe_validation(path: Path, exc: ValidationError, fix: str, prefix: tup
         if error["type"] == "missing":
             problems.append(f"{location}: required field is missing")
         else:
-            shown = repr(error.get("input"))
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            problems.append(f"{location}: invalid value {shown}: {error['msg']}")
+            value_text = repr(error.get("input"))
+            value_text = value_text if len(value_text) <= 60 else value_text[:57] + "..."
+            problems.append(f"{location}: invalid value {value_text}: {error['msg']}")
     more = f" (and {exc.error_count() - 10} more)" if exc.error_count() > 10 else ""
     return f"--baseline {path}: does not match the schema: {'; '.join(problems)}{more}. Fix the file or {fix}."
 

@@ -15,10 +15,10 @@ from typing import Literal
 from harness.registry import describe_unknown
 
 # How the per-example values of a metric are paired between two runs:
-#   "attacked": over every attacked example (index and text equal in both runs);
-#   "attacked-not-skipped": over the attacked examples that neither run skipped, because
-#       the attack success rate counts only examples the model classified correctly;
-#   None: no per-example data is stored, so the metric is judged on its tolerance alone.
+#   "attacked": every attacked example, with the same index and text in both runs.
+#   "attacked-not-skipped": the attacked examples that neither run skipped. The attack
+#       success rate counts only examples that the model classified correctly.
+#   None: no per-example data is stored, so the tolerance alone decides.
 Pairing = Literal["attacked", "attacked-not-skipped"] | None
 
 
@@ -63,7 +63,7 @@ class Tolerance:
         return f"{self.value:g}"
 
 
-# Every gated metric is a fraction in [0, 1]; two points of it is about one example in 50.
+# Every gated metric is a fraction in [0, 1], so the default allows a drop of one example in 50.
 DEFAULT_TOLERANCE = Tolerance(0.02, relative=False)
 
 

@@ -165,7 +165,7 @@ def test_clean_accuracy_drop_judged_on_tolerance_alone():
     assert clean.basis.startswith("tolerance only")
 
 
-def test_attack_success_rate_pairs_examples_not_skipped_in_both_runs():
+def test_success_rate_pairs_unskipped_examples():
     base = _unit(["succeeded", "failed", "skipped", "failed"])
     now = _unit(["succeeded", "skipped", "failed", "succeeded"])
     comparison = compare_snapshots(_snapshot(base), _snapshot(now), SETTINGS)

@@ -57,7 +57,7 @@ def test_markdown_summary_content():
     assert markdown.startswith("## ❌ Robustness gate: gate-test\n")
     # Two metrics of the baseline variant, and both attack metrics of the failed reg unit.
     assert "**FAILED: 2 of 3 unit(s) of suite gate-test regressed (4 metric(s)).**" in markdown
-    assert "paired BCa bootstrap interval (95% confidence, 1000 resamples, seed 3)" in markdown
+    assert "paired BCa bootstrap interval (95% confidence, 1000 resamples, seed 3;" in markdown
     row = ("| sentiment/tiny-bert/baseline/deepwordbug/seed 0 | robust\\_accuracy | higher is better | 0.750 | 0.250 "
            "| -0.500 | 0.02 |")
     assert row in markdown
