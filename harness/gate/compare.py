@@ -100,6 +100,7 @@ class UnitResult:
     label: str
     task: str
     dataset: str
+    baseline_dataset: str
     model: str
     variant: str
     attack: str | None
@@ -119,7 +120,8 @@ class UnitResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "unit": self.label, "task": self.task, "dataset": self.dataset, "model": self.model, "variant": self.variant,
+            "unit": self.label, "task": self.task, "dataset": self.dataset, "baseline_dataset": self.baseline_dataset,
+            "model": self.model, "variant": self.variant,
             "attack": self.attack, "seed": self.seed, "baseline_unit_key": self.baseline_key,
             "current_unit_key": self.current_key, "unit_keys_match": self.keys_match, "regressed": self.regressed,
             "problems": list(self.problems), "metrics": [result.to_dict() for result in self.metrics],
@@ -217,7 +219,8 @@ def _compare_unit(base_unit: SnapshotUnit, current_unit: SnapshotUnit, settings:
         results.append(judge_metric(metric, _number(base_unit.metrics.get(metric.name)),
                                     _number(current_unit.metrics.get(metric.name)), tolerance, interval, basis))
     return UnitResult(
-        label=current_unit.label, task=current_unit.task, dataset=current_unit.dataset, model=current_unit.model,
+        label=current_unit.label, task=current_unit.task, dataset=current_unit.dataset,
+        baseline_dataset=base_unit.dataset, model=current_unit.model,
         variant=current_unit.variant, attack=current_unit.attack, seed=current_unit.seed,
         baseline_key=base_unit.unit_key, current_key=current_unit.unit_key, problems=tuple(problems), metrics=tuple(results),
     )

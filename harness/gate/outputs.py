@@ -50,6 +50,8 @@ def unit_notes(unit: UnitResult) -> list[str]:
     notes = list(unit.problems)
     if not unit.keys_match:
         notes.append(f"unit keys differ (baseline {unit.baseline_key}, run {unit.current_key}): a setting of this unit changed")
+    if unit.dataset != unit.baseline_dataset:
+        notes.append(f"data sets differ (baseline {unit.baseline_dataset}, run {unit.dataset}): clean metrics cover other test examples")
     return notes
 
 

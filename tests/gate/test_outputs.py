@@ -97,6 +97,13 @@ def test_table_lists_every_metric_with_direction():
     assert "note: the unit failed in this run: boom" in table
 
 
+def test_other_dataset_is_noted():
+    base = _unit(["failed"] * 4)
+    now = _unit(["failed"] * 4).model_copy(update={"dataset": "reviews-v2.csv"})
+    table = render_table(compare_snapshots(_snapshot(base), _snapshot(now), SETTINGS))
+    assert "note: data sets differ (baseline reviews.csv, run reviews-v2.csv)" in table
+
+
 def test_json_output_round_trips():
     payload = json.loads(render_json(_comparison()))
     assert payload["passed"] is False
