@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: setup demo smoke test test-fast bench clean
+.PHONY: setup demo smoke gate test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,9 @@ demo: setup
 
 smoke: setup
 	$(VENV)/bin/rsbench run suites/smoke.yaml
+
+gate: smoke
+	$(VENV)/bin/rsbench compare reports/smoke --baseline suites/baselines/smoke.json --suite suites/smoke.yaml
 
 test: setup
 	$(PY) -m pytest tests

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from harness.errors import RsbenchError
+from harness.gate.snapshot import add_example_outcomes, collect_example_outcomes
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
 
@@ -103,4 +104,8 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Pat
         rows = collect_rows(store, keys)
         examples = collect_examples(store, keys)
         manifest = run_manifest(store, suite_name)
-    return render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
+        outcomes = collect_example_outcomes(store, keys)
+    json_path, html_path = render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
+    # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.
+    add_example_outcomes(json_path, outcomes)
+    return json_path, html_path

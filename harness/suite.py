@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from harness import catalog
 from harness.attacks.params import AttackBudget
 from harness.errors import SuiteError
+from harness.gate.tolerance import check_metric_name, parse_tolerance
 from harness.registry import describe_unknown
 from harness.training.params import TrainingParams
 from harness.variants.params import Params
@@ -113,6 +114,25 @@ class ModelSpec(_Strict):
     trust_remote_code: bool = False
 
 
+class GateSpec(_Strict):
+    """Settings of `rsbench compare`: tolerances per gated metric and the bootstrap of the paired intervals."""
+
+    tolerances: dict[str, float | str] = Field(
+        default_factory=dict, description="gated metric: allowed drop, absolute (0.02) or relative to the baseline (5%)"
+    )
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence level of the paired bootstrap intervals")
+    resamples: int = Field(9999, ge=100, le=1_000_000, description="bootstrap resamples per interval")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the bootstrap resampling")
+
+    @field_validator("tolerances")
+    @classmethod
+    def _valid_tolerances(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+        for metric, tolerance in value.items():
+            check_metric_name(metric)
+            parse_tolerance(tolerance)
+        return value
+
+
 class Suite(_Strict):
     name: str
     description: str = ""
@@ -125,6 +145,7 @@ class Suite(_Strict):
     training: TrainingParams = TrainingParams()
     attack: AttackBudget = AttackBudget()
     attacks: list[str] = Field(default_factory=list)
+    gate: GateSpec = GateSpec()
 
     # Set by validate_suite: variant name -> (kind, validated params).
     _resolved_variants: dict[str, tuple[str, Params]] = PrivateAttr(default_factory=dict)

@@ -7,13 +7,13 @@ import logging
 import sys
 
 from harness import __version__
-from harness.cli import list_command, report_command, run_command
+from harness.cli import baseline_command, compare_command, list_command, report_command, run_command
 from harness.errors import RsbenchError
 from harness.logging_setup import setup_logging
 
 logger = logging.getLogger("harness")
 
-_SUBCOMMANDS = (run_command, report_command, list_command)
+_SUBCOMMANDS = (run_command, report_command, list_command, baseline_command, compare_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
