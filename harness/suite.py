@@ -22,6 +22,7 @@ from harness.attacks.params import AttackBudget
 from harness.errors import SuiteError
 from harness.registry import describe_unknown
 from harness.training.params import TrainingParams
+from harness.validity.params import ValidityParams
 from harness.variants.params import Params
 
 PACKAGED_DATASETS = {
@@ -125,6 +126,7 @@ class Suite(_Strict):
     training: TrainingParams = TrainingParams()
     attack: AttackBudget = AttackBudget()
     attacks: list[str] = Field(default_factory=list)
+    validity: ValidityParams = ValidityParams()
 
     # Set by validate_suite: variant name -> (kind, validated params).
     _resolved_variants: dict[str, tuple[str, Params]] = PrivateAttr(default_factory=dict)

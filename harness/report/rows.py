@@ -48,6 +48,11 @@ class LeaderboardRow:
     attack_examples_per_second: float | None
     train_seconds: float | None
     attack_seconds: float | None
+    # Validity of successful attacks (harness.validity): None until every successful attack is scored.
+    robust_accuracy_valid: float | None = None
+    valid_attack_share: float | None = None
+    mean_similarity: float | None = None
+    mean_perplexity_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
