@@ -127,6 +127,8 @@ class PerplexityScorer:
         import torch
 
         missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
+        if not missing:
+            return [self._cache[text] for text in texts]
         encoded = self.tokenizer(missing, add_special_tokens=False, truncation=True, max_length=self.max_tokens - 1)["input_ids"]
         token_lists = {text: [self.context_id, *ids] for text, ids in zip(missing, encoded)}
         for text in missing:
