@@ -9,7 +9,7 @@ from harness.errors import RsbenchError
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
 from harness.validity.params import ValidityParams, stored_validity_params
-from harness.validity.summary import unit_summaries, validity_fields
+from harness.validity.summary import example_validity_fields, unit_summaries, validity_fields
 
 RESULTS_FILE = "results.sqlite"
 
@@ -62,6 +62,7 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
 
 def collect_examples(store: Store, keys: set[str] | None = None) -> list[ExampleView]:
     labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in store.units()}
+    scores = {(row["unit_key"], row["idx"]): row for row in store.validity_examples()}
     views = []
     for row in store.examples():
         if keys is not None and row["unit_key"] not in keys:
@@ -76,6 +77,7 @@ def collect_examples(store: Store, keys: set[str] | None = None) -> list[Example
             perturbed_text=row["perturbed_text"], label=name(row["label"]),
             original_prediction=name(row["original_prediction"]), perturbed_prediction=name(row["perturbed_prediction"]),
             outcome=row["outcome"], words_changed=row["words_changed"], model_evaluations=row["model_evaluations"],
+            **example_validity_fields(scores.get((row["unit_key"], row["idx"]))),
         ))
     return views
 

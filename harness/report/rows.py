@@ -82,6 +82,9 @@ class ExampleView:
     outcome: str
     words_changed: int
     model_evaluations: int
+    # Validity scores of a successful attack (harness.validity); None when not scored.
+    similarity: float | None = None
+    perplexity_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

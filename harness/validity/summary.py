@@ -104,3 +104,13 @@ def validity_fields(summary: ValiditySummary | None) -> dict[str, float | None]:
         "mean_similarity": summary.mean_similarity,
         "mean_perplexity_ratio": summary.mean_perplexity_ratio,
     }
+
+
+def example_validity_fields(row: Mapping | None) -> dict[str, float | None]:
+    """Return the ``ExampleView`` validity fields from a row of ``Store.validity_examples``; empty when unscored."""
+    if row is None:
+        return {}
+    return {
+        "similarity": row["similarity"],
+        "perplexity_ratio": perplexity_ratio(row["perplexity_original"], row["perplexity_perturbed"]),
+    }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.errors import RsbenchError
-from harness.results import collect_rows, write_leaderboard
+from harness.results import collect_examples, collect_rows, write_leaderboard
 from harness.store import SCHEMA_VERSION, Store
 from harness.validity.params import ValidityParams
 from harness.validity.scorers import PerplexityScorer, SimilarityScorer
@@ -223,3 +223,19 @@ def test_html_validity_cells(tmp_path, make_scorers):
     assert f'data-sort="{row.valid_attack_share!r}">100.0%</td>' in html
     assert f'data-sort="{row.mean_similarity!r}">{row.mean_similarity:.3f}</td>' in html
     assert f'data-sort="{row.mean_perplexity_ratio!r}">{row.mean_perplexity_ratio:,.2f}</td>' in html
+
+
+def test_sample_cards_show_scores(tmp_path, make_scorers):
+    params = ValidityParams()
+    with Store(tmp_path / "results.sqlite") as store:
+        record_train(store)
+        record_attack(store, "a1", EXAMPLES)
+        score_missing(store, params, scorers=make_scorers(params))
+        views = {view.index: view for view in collect_examples(store)}
+    assert views[0].similarity is not None
+    assert views[0].perplexity_ratio > 0
+    assert views[1].similarity is None
+    _, html_path = write_leaderboard(tmp_path, "tiny", params)
+    html = html_path.read_text(encoding="utf-8")
+    assert f"<dt>Similarity</dt><dd>{views[0].similarity:.3f}</dd>" in html
+    assert f"<dt>Perplexity ratio</dt><dd>{views[0].perplexity_ratio:,.2f}</dd>" in html
