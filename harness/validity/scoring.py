@@ -241,6 +241,7 @@ def score_after_run(store: Store, params: ValidityParams, plan, device: str) -> 
     keys = {unit.key for unit in plan.attack_units()}
     try:
         return score_missing(store, params, keys=keys, device=device), None
-    except RsbenchError as error:
-        logger.error("validity scoring failed: %s", error)
-        return None, str(error)
+    except Exception as error:  # the units are stored, so the leaderboard is written either way
+        message = str(error) if isinstance(error, RsbenchError) else f"{type(error).__name__}: {error}."
+        logger.error("validity scoring failed: %s", message, exc_info=not isinstance(error, RsbenchError))
+        return None, message

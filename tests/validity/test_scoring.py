@@ -239,3 +239,24 @@ def test_sample_cards_show_scores(tmp_path, make_scorers):
     html = html_path.read_text(encoding="utf-8")
     assert f"<dt>Similarity</dt><dd>{views[0].similarity:.3f}</dd>" in html
     assert f"<dt>Perplexity ratio</dt><dd>{views[0].perplexity_ratio:,.2f}</dd>" in html
+
+
+def test_scoring_error_after_run_returned(tmp_path, monkeypatch):
+    import harness.validity.scoring as scoring
+
+    class Plan:
+        def attack_units(self):
+            return []
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("encoder crashed")
+
+    monkeypatch.setattr(scoring, "score_missing", fail)
+    params = ValidityParams(fluency_model="none")
+    with Store(tmp_path / "r.sqlite") as store:
+        record_attack(store, "a1", EXAMPLES)
+        report, message = scoring.score_after_run(store, params, Plan(), "cpu")
+        stored = json.loads(store.meta("validity"))
+    assert report is None
+    assert message == "RuntimeError: encoder crashed."
+    assert stored["fluency_model"] == "none"
