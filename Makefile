@@ -29,6 +29,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m harness.attacks.resources
+	$(PY) -m harness.lm
 	touch $(STAMP)
 
 demo: setup

@@ -9,18 +9,22 @@ from harness.errors import RsbenchError
 from harness.gate.snapshot import add_example_outcomes, collect_example_outcomes
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
+from harness.validity.params import ValidityParams, stored_validity_params
+from harness.validity.summary import example_validity_fields, unit_summaries, validity_fields
 
 RESULTS_FILE = "results.sqlite"
 
 
-def collect_rows(store: Store, keys: set[str] | None = None) -> list[LeaderboardRow]:
+def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityParams | None = None) -> list[LeaderboardRow]:
     """Build one row per attack unit, joined with its training unit, and one per training unit without attacks.
 
-    ``keys`` limits the rows to those units; None takes every stored unit.
+    ``keys`` limits the rows to those units; None takes every stored unit. ``validity`` sets
+    the thresholds of the validity columns (the defaults when None).
     """
     units = [unit for unit in store.units() if keys is None or unit["key"] in keys]
     train_metrics = store.train_metrics()
     attack_metrics = store.attack_metrics()
+    validity_summaries = unit_summaries(store, validity or ValidityParams(), attack_metrics)
     train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
     attacked_train_keys = {unit["train_key"] for unit in units if unit["kind"] == "attack"}
     rows = []
@@ -53,12 +57,14 @@ def collect_rows(store: Store, keys: set[str] | None = None) -> list[Leaderboard
             attack_examples_per_second=pick(attacked, "attack_examples_per_second"),
             train_seconds=pick(trained, "train_seconds"), attack_seconds=pick(attacked, "attack_seconds"),
             variant_kind=unit["variant_kind"],
+            **validity_fields(validity_summaries.get(unit["key"])),
         ))
     return rows
 
 
 def collect_examples(store: Store, keys: set[str] | None = None) -> list[ExampleView]:
     labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in store.units()}
+    scores = {(row["unit_key"], row["idx"]): row for row in store.validity_examples()}
     views = []
     for row in store.examples():
         if keys is not None and row["unit_key"] not in keys:
@@ -73,6 +79,7 @@ def collect_examples(store: Store, keys: set[str] | None = None) -> list[Example
             perturbed_text=row["perturbed_text"], label=name(row["label"]),
             original_prediction=name(row["original_prediction"]), perturbed_prediction=name(row["perturbed_prediction"]),
             outcome=row["outcome"], words_changed=row["words_changed"], model_evaluations=row["model_evaluations"],
+            **example_validity_fields(scores.get((row["unit_key"], row["idx"]))),
         ))
     return views
 
@@ -88,11 +95,12 @@ def run_manifest(store: Store, suite_name: str) -> dict:
     return manifest
 
 
-def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Path, Path]:
+def write_leaderboard(out_dir: Path, suite_name: str | None = None, validity: ValidityParams | None = None) -> tuple[Path, Path]:
     """Render ``leaderboard.json`` and ``leaderboard.html`` from ``out_dir/results.sqlite``; returns both paths in that order.
 
     The leaderboard shows the units of the most recent run's plan. Units stored by earlier
-    runs with other settings stay in the database but are left out.
+    runs with other settings stay in the database but are left out. ``validity`` sets the
+    validity thresholds; None takes those the last run stored, else the defaults.
     """
     database = out_dir / RESULTS_FILE
     if not database.is_file():
@@ -101,9 +109,11 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Pat
         suite_name = suite_name or store.meta("suite") or out_dir.resolve().name
         plan_keys = store.meta("plan_keys")
         keys = set(json.loads(plan_keys)) if plan_keys else None
-        rows = collect_rows(store, keys)
+        validity = validity or stored_validity_params(store)
+        rows = collect_rows(store, keys, validity)
         examples = collect_examples(store, keys)
         manifest = run_manifest(store, suite_name)
+        manifest["validity_thresholds"] = validity.thresholds()
         outcomes = collect_example_outcomes(store, keys)
     json_path, html_path = render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
     # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.

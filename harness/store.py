@@ -15,7 +15,10 @@ from typing import Any
 
 from harness.errors import RsbenchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions that this code upgrades in place. Version 2 only added example_validity, which
+# _SCHEMA creates when it is missing, so a version 1 store needs no other change.
+_UPGRADABLE_VERSIONS = {"1"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +84,17 @@ CREATE TABLE IF NOT EXISTS attack_examples (
     queries INTEGER NOT NULL,
     PRIMARY KEY (unit_key, idx)
 );
+CREATE TABLE IF NOT EXISTS example_validity (
+    unit_key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    similarity REAL,
+    similarity_scorer TEXT,
+    perplexity_original REAL,
+    perplexity_perturbed REAL,
+    fluency_scorer TEXT,
+    PRIMARY KEY (unit_key, idx),
+    FOREIGN KEY (unit_key, idx) REFERENCES attack_examples(unit_key, idx) ON DELETE CASCADE
+);
 """
 
 
@@ -142,6 +156,11 @@ class Store:
         row = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         if row is None and not readonly:
             self._conn.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif row is not None and row["value"] in _UPGRADABLE_VERSIONS:
+            # Opened for writing, _SCHEMA has created the tables added since; opened read-only,
+            # the readers treat those tables as empty.
+            if not readonly:
+                self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif row is None or int(row["value"]) != SCHEMA_VERSION:
             found = "none" if row is None else row["value"]
             raise RsbenchError(f"{self.path}: schema version {found}, this rsbench reads {SCHEMA_VERSION}. Use a new output folder.")
@@ -186,7 +205,37 @@ class Store:
             return self._conn.execute("SELECT * FROM attack_examples ORDER BY unit_key, idx").fetchall()
         return self._conn.execute("SELECT * FROM attack_examples WHERE unit_key = ? ORDER BY idx", (unit_key,)).fetchall()
 
+    def validity_examples(self, unit_key: str | None = None) -> list[sqlite3.Row]:
+        """Return every successful attack with its stored validity scores (NULL columns when unscored)."""
+        if not self._has_table("example_validity"):
+            query = ("SELECT unit_key, idx, original_text, perturbed_text, NULL AS similarity, NULL AS similarity_scorer,"
+                     " NULL AS perplexity_original, NULL AS perplexity_perturbed, NULL AS fluency_scorer FROM attack_examples e")
+        else:
+            query = ("SELECT e.unit_key, e.idx, e.original_text, e.perturbed_text, v.similarity, v.similarity_scorer,"
+                     " v.perplexity_original, v.perplexity_perturbed, v.fluency_scorer"
+                     " FROM attack_examples e LEFT JOIN example_validity v ON v.unit_key = e.unit_key AND v.idx = e.idx")
+        query += " WHERE e.outcome = 'succeeded'"
+        if unit_key is None:
+            return self._conn.execute(query + " ORDER BY e.unit_key, e.idx").fetchall()
+        return self._conn.execute(query + " AND e.unit_key = ? ORDER BY e.idx", (unit_key,)).fetchall()
+
+    def _has_table(self, name: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
     # Writing: each method is one transaction that replaces any earlier row of the unit.
+
+    def record_validity(self, scores: Sequence[dict[str, Any]]) -> None:
+        """Write validity scores of examples in one transaction, replacing earlier scores of the same examples.
+
+        Each mapping has the columns of ``example_validity``; the caller writes one unit at a time.
+        """
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO example_validity (unit_key, idx, similarity, similarity_scorer, perplexity_original,"
+                " perplexity_perturbed, fluency_scorer) VALUES (:unit_key, :idx, :similarity, :similarity_scorer,"
+                " :perplexity_original, :perplexity_perturbed, :fluency_scorer)",
+                scores,
+            )
 
     def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
         with self._transaction():

@@ -23,6 +23,7 @@ from harness.errors import SuiteError
 from harness.gate.tolerance import check_metric_name, parse_tolerance
 from harness.registry import describe_unknown
 from harness.training.params import TrainingParams
+from harness.validity.params import ValidityParams
 from harness.variants.params import Params
 
 PACKAGED_DATASETS = {
@@ -146,6 +147,7 @@ class Suite(_Strict):
     attack: AttackBudget = AttackBudget()
     attacks: list[str] = Field(default_factory=list)
     gate: GateSpec = GateSpec()
+    validity: ValidityParams = ValidityParams()
 
     # Set by validate_suite: variant name -> (kind, validated params).
     _resolved_variants: dict[str, tuple[str, Params]] = PrivateAttr(default_factory=dict)

@@ -74,6 +74,10 @@ def test_run_end_to_end_and_rerun_reuses(tmp_path, sentiment_csv):
         assert unit["attacked"] == 4
         assert unit["skipped"] + unit["succeeded"] + unit["failed"] == 4
         assert unit["robust_accuracy"] == pytest.approx(unit["failed"] / 4)
+        # Counting only valid attacks can only raise robust accuracy, up to the share not skipped.
+        assert unit["robust_accuracy"] <= unit["robust_accuracy_valid"] <= (4 - unit["skipped"]) / 4
+    if any(unit["succeeded"] for unit in units):
+        assert "validity: scored" in first.stdout
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
     assert "deepwordbug" in html
     assert "<svg" in html

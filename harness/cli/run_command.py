@@ -43,6 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.execution.units import RunContext
     from harness.results import RESULTS_FILE, write_leaderboard
     from harness.store import Store
+    from harness.validity.scoring import score_after_run
 
     suite = load_suite(args.suite)
     out_dir = args.out or Path("reports") / suite.name
@@ -71,12 +72,17 @@ def handle(args: argparse.Namespace) -> int:
                                  progress=not args.no_progress, _splits=probe._splits)
             executor = catalog.EXECUTORS.get(suite.executor)()
             summary = executor.run(plan, context)
+            validity_report, validity_error = score_after_run(store, suite.validity, plan, device)
         json_path, html_path = write_leaderboard(out_dir, suite.name)
     print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed")
+    if validity_report is not None and validity_report.examples:
+        print(f"validity: {validity_report.describe()}")
     print(f"leaderboard: {html_path.resolve()}")
     print(f"results:     {json_path.resolve()}")
     if summary.failed:
         raise UnitFailedError(f"{len(summary.failed)} unit(s) failed; their errors are in the leaderboard. Fix the cause and rerun to retry them.")
+    if validity_error is not None:
+        raise UnitFailedError(f"validity scoring failed: {validity_error} The validity columns stay empty; fix the cause and run `rsbench report {out_dir}`.")
     return 0
 
 

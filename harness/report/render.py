@@ -184,6 +184,7 @@ def _html_context(
         "sections": build_sample_sections(rows, examples, samples_per_unit),
         "samples_per_unit": samples_per_unit,
         "manifest": manifest_items(manifest),
+        "validity_thresholds": manifest.get("validity_thresholds"),
         "sorter_js": sorter_js,
         "script_hash": _csp_hash(sorter_js),
     }

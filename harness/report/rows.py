@@ -51,6 +51,11 @@ class LeaderboardRow:
     # The variant's kind (a variant defined with `kind: baseline` has kind "baseline");
     # None when unknown, and then the variant is never taken as the baseline of a comparison.
     variant_kind: str | None = None
+    # Validity of successful attacks (harness.validity): None until every successful attack is scored.
+    robust_accuracy_valid: float | None = None
+    valid_attack_share: float | None = None
+    mean_similarity: float | None = None
+    mean_perplexity_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -80,6 +85,9 @@ class ExampleView:
     outcome: str
     words_changed: int
     model_evaluations: int
+    # Validity scores of a successful attack (harness.validity); None when not scored.
+    similarity: float | None = None
+    perplexity_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

@@ -79,13 +79,13 @@ def test_header_click_sorts_numbers(tmp_path, browser_page, make_row):
 
     assert column_values(page, "leaderboard-table", robust_column) == ["0.9", "0.05", "0.25", "1.0", "", "0.1"]
 
-    page.click("#leaderboard-table th:has-text('Robust accuracy')")
+    page.click("#leaderboard-table th:text-is('Robust accuracy')")
     assert column_values(page, "leaderboard-table", robust_column) == ["0.05", "0.1", "0.25", "0.9", "1.0", ""]
-    assert page.get_attribute("#leaderboard-table th:has-text('Robust accuracy')", "aria-sort") == "ascending"
+    assert page.get_attribute("#leaderboard-table th:text-is('Robust accuracy')", "aria-sort") == "ascending"
 
-    page.click("#leaderboard-table th:has-text('Robust accuracy')")
+    page.click("#leaderboard-table th:text-is('Robust accuracy')")
     assert column_values(page, "leaderboard-table", robust_column) == ["1.0", "0.9", "0.25", "0.1", "0.05", ""]
-    assert page.get_attribute("#leaderboard-table th:has-text('Robust accuracy')", "aria-sort") == "descending"
+    assert page.get_attribute("#leaderboard-table th:text-is('Robust accuracy')", "aria-sort") == "descending"
 
     page.click("#leaderboard-table th:has-text('Model')")
     page.click("#leaderboard-table th:has-text('Model')")
@@ -106,7 +106,8 @@ def test_numbers_sort_numerically(tmp_path, browser_page, make_row):
 
     page.click("#leaderboard-table th:has-text('Model evaluations per example')")
 
-    assert column_values(page, "leaderboard-table", 11) == ["9.5", "12.0", "100.0", "1000.25"]
+    # Column 15: after the four validity columns that follow robust accuracy.
+    assert column_values(page, "leaderboard-table", 15) == ["9.5", "12.0", "100.0", "1000.25"]
     assert events["console_errors"] == []
 
 

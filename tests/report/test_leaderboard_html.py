@@ -169,16 +169,18 @@ def test_leaderboard_table_cells(page, parse_page):
     assert first[1].attrs["data-sort"] == "wordnet_relations"
     assert first[6].text() == "80.0%"
     assert first[6].attrs["data-sort"] == "0.8"
-    assert first[9].text() == "62.5%"
-    assert first[9].attrs["data-sort"] == "0.625"
-    assert first[10].text() == "12.0%"
-    assert first[11].text() == "140.5"
-    assert first[11].attrs["data-sort"] == "140.5"
-    assert [first[12].text(), first[13].text()] == ["8", "2"]
+    # Columns 9 to 12 are the validity columns, empty for rows without validity scores.
+    assert [cell.text() for cell in first[9:13]] == ["–", "–", "–", "–"]
+    assert first[13].text() == "62.5%"
+    assert first[13].attrs["data-sort"] == "0.625"
+    assert first[14].text() == "12.0%"
+    assert first[15].text() == "140.5"
+    assert first[15].attrs["data-sort"] == "140.5"
+    assert [first[16].text(), first[17].text()] == ["8", "2"]
     failed = next(row for row in rows if row[2].text() == "bert-tiny")
     assert failed[6].text() == "–"
     assert failed[6].attrs["data-sort"] == ""
-    assert failed[14].text() == "failed"
+    assert failed[18].text() == "failed"
     train_only = next(row for row in rows if row[4].text() == "–")
     assert train_only[4].find_all("a") == []
 
