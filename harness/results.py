@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.errors import RsbenchError
+from harness.errors import RsbenchError, as_storage_error
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
 
@@ -102,4 +102,10 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None) -> tuple[Pat
         rows = collect_rows(store, keys)
         examples = collect_examples(store, keys)
         manifest = run_manifest(store, suite_name)
-    return render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
+    try:
+        return render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
+    except OSError as exc:
+        storage_error = as_storage_error(exc, out_dir, "write the leaderboard")
+        if storage_error is None:
+            raise
+        raise storage_error from None

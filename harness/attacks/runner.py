@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from harness.attacks.recipes import build_attack
 from harness.attacks.wrapper import DynamicPaddingWrapper
+from harness.faults import fault_point
 from harness.tasks.base import LabeledTexts
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def _attack_seeded(
         records.append(record)
         counts[record.outcome] += 1
         bar.set_postfix(counts)
+        fault_point("attack.example")
     bar.close()
     return records, time.perf_counter() - start
 
