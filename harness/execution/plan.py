@@ -148,6 +148,8 @@ def build_plan(suite: Suite) -> Plan:
                             "attack": attack,
                             "budget": suite.attack.model_dump(mode="json"),
                             "max_length": suite.training.max_length,
+                            # Attacked texts are cut to the max_length tokens the model reads.
+                            "text_window": "max_length",
                         }
                         attack_units.append(AttackUnit(unit_key(config), trained.key, task, model, variant, seed, attack, config))
 
