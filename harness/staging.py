@@ -1,8 +1,9 @@
 """Atomic replacement of output folders, and removal of what an interrupted run left behind.
 
-Writers stage their output under a name that starts with a dot (``.<name>.<random>`` for
-checkpoints, ``.<name>.<random>.tmp`` for leaderboard files), flush it to disk and rename
-it into place, so a reader sees the old version or the new one, never a half-written one.
+Writers stage their output under a name that starts with a dot: ``.<name>.<random>`` for
+checkpoints, ``.<name>.<random>.tmp`` for leaderboard files. They flush it to disk and
+rename it into place, so a reader sees the old version or the new one, never a
+half-written one.
 A process killed before the rename leaves its staging entry behind; the next run removes
 it while it holds the output folder's lock.
 """

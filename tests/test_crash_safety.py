@@ -1,8 +1,9 @@
 """Kill `rsbench run` at named fault points and at random times, resume it, and compare with a clean run.
 
-Every kill is followed by checks of the store (integrity, complete rows, loadable
-checkpoints, done units left untouched); the finished store must equal an uninterrupted
-run of the same suite. The runs are deterministic: fixed seeds and one torch thread.
+Every kill is followed by checks of the store: integrity, complete rows, loadable
+checkpoints, and done units left untouched. The finished store must equal an
+uninterrupted run of the same suite. The runs are deterministic: fixed seeds and one
+torch thread.
 """
 
 from __future__ import annotations

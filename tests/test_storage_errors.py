@@ -1,7 +1,7 @@
 """Full disks and read-only folders stop rsbench with a clear error and leave stored results intact.
 
-The tests run as root, for whom permission bits do not block writes, so they simulate the
-failures: SQLite's max_page_count for a full database, and patched os.open, os.fsync and
+The tests run as root, and permission bits do not block root's writes, so they simulate
+the failures: SQLite's max_page_count for a full database, and patched os.open, os.fsync and
 os.access for read-only folders and full disks.
 """
 
