@@ -130,6 +130,9 @@ def build_plan(suite: Suite) -> Plan:
             "seed": seed,
             "teacher": teacher_key,
         }
+        if kind == "adv-a2t":
+            # Its training attack cuts texts to the max_length tokens the model reads.
+            config["text_window"] = "max_length"
         unit = TrainUnit(unit_key(config), task, model, variant, seed, teacher_key, config)
         train_units[ident] = unit
         return unit
