@@ -101,7 +101,7 @@ def read_store(out: Path) -> dict:
 
 
 def check_store(out: Path) -> dict:
-    """Check that the store holds only complete units, each with its rows and a loadable checkpoint."""
+    """Check that the store contains only complete units, each with its rows and a loadable checkpoint."""
     from harness.models import load_checkpoint
 
     if not (out / "results.sqlite").exists():
@@ -141,11 +141,16 @@ def summary_counts(stdout: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def wait_until_stopped(pid: int, timeout: float = 300.0) -> None:
-    import psutil
+def process_state(pid: int) -> str:
+    """Return the state letter of a Linux process from /proc: R running, S sleeping, T stopped, Z zombie."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    return stat.rsplit(")", 1)[1].split()[0]
 
+
+def wait_until_stopped(pid: int, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
-    while psutil.Process(pid).status() != psutil.STATUS_STOPPED:
+    while process_state(pid) != "T":
+        assert process_state(pid) != "Z", f"process {pid} exited before its fault point"
         assert time.monotonic() < deadline, f"process {pid} did not reach its fault point"
         time.sleep(0.2)
 
