@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from harness.data.sources import package_folder
-from harness.errors import RsbenchError
+from harness.errors import RsbenchError, as_storage_error
+from harness.faults import fault_point
+from harness.staging import fsync_tree, replace_folder
 from harness.suite import RANDOM_MODEL_SIZES, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,12 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
     """Build a sequence classifier with a fresh head for ``label_names``; returns (model, tokenizer).
 
     The head and any random model are initialised from ``seed``. Weights load from
-    safetensors only.
+    safetensors only, unless the model sets ``allow_pickle``: then a ``pytorch_model.bin``
+    is accepted when no safetensors file exists, with a warning.
+
+    Raises:
+        RsbenchError: the model cannot be loaded, has only pickle weights without
+            ``allow_pickle``, or needs its own code while ``trust_remote_code`` is off.
     """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
@@ -57,12 +63,27 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
         model = BertForSequenceClassification(config)
     else:
         location, kwargs = _pretrained_location(spec)
+        if spec.allow_pickle:
+            # transformers 4.57 reads pickle weights with torch.load(weights_only=True), which restricts
+            # unpickling to tensors and plain containers; pickle still needs more trust than safetensors.
+            logger.warning("model %s: allow_pickle is set, so pickle weights (pytorch_model.bin) are accepted; "
+                           "load only files you trust", location)
         try:
             tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-            model = AutoModelForSequenceClassification.from_pretrained(location, use_safetensors=True, **labels, **kwargs)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                location, use_safetensors=None if spec.allow_pickle else True, **labels, **kwargs
+            )
         except OSError as exc:
+            accepted = "safetensors or pickle weights are accepted" if spec.allow_pickle else (
+                "only safetensors weights are accepted (set allow_pickle: true on the model to accept pytorch_model.bin)"
+            )
+            raise RsbenchError(f"model {location!r} could not be loaded: {exc}. Check the name or folder; {accepted}.") from None
+        except ValueError as exc:
+            if "trust_remote_code" not in str(exc):
+                raise
             raise RsbenchError(
-                f"model {location!r} could not be loaded: {exc}. Check the name or folder; only safetensors weights are accepted."
+                f"model {location!r} needs its own Python code, and trust_remote_code is off: {exc}. "
+                "Use a model that transformers supports natively, or set trust_remote_code: true on the model if you trust its code."
             ) from None
     if spec.keep_layers is not None:
         from harness.training.student import derive_student
@@ -74,17 +95,27 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
 
 
 def save_checkpoint(model, tokenizer, folder: Path) -> None:
-    """Write model (safetensors) and tokenizer to ``folder`` atomically: a temporary folder renamed into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    """Write model (safetensors) and tokenizer to ``folder`` atomically: a staging folder, flushed, renamed into place.
+
+    Raises:
+        StorageError: the disk is full, or the folder is read-only or not writable.
+    """
+    staging: Path | None = None
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.chmod(0o755)  # mkdtemp creates the folder readable by its owner only
+        fsync_tree(staging)
+        fault_point("checkpoint.staged")
+        replace_folder(staging, folder)
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        storage_error = as_storage_error(exc, folder, "write the checkpoint")
+        if storage_error is not None:
+            raise storage_error from None
         raise
 
 

@@ -66,7 +66,8 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        # Suite values such as a list reach this check before validation, and are not names.
+        return isinstance(name, str) and name in self._entries
 
     def entry(self, name: str) -> Entry:
         try:

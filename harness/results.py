@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.errors import RsbenchError
+from harness.errors import RsbenchError, as_storage_error
 from harness.gate.snapshot import add_example_outcomes, collect_example_outcomes
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
@@ -115,7 +115,14 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None, validity: Va
         manifest = run_manifest(store, suite_name)
         manifest["validity_thresholds"] = validity.thresholds()
         outcomes = collect_example_outcomes(store, keys)
-    json_path, html_path = render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples, manifest=manifest)
-    # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.
-    add_example_outcomes(json_path, outcomes)
+    try:
+        json_path, html_path = render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples,
+                                                  manifest=manifest)
+        # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.
+        add_example_outcomes(json_path, outcomes)
+    except OSError as exc:
+        storage_error = as_storage_error(exc, out_dir, "write the leaderboard")
+        if storage_error is None:
+            raise
+        raise storage_error from None
     return json_path, html_path

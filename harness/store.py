@@ -7,13 +7,17 @@ interrupted run leaves either the whole unit or nothing. The database runs in WA
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RsbenchError
+from harness.errors import RsbenchError, as_storage_error
+from harness.faults import fault_point
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 # Versions that this code upgrades in place. Version 2 only added example_validity, which
@@ -128,6 +132,7 @@ class Store:
                 or cannot be opened or created.
         """
         self.path = path
+        self._readonly = readonly
         try:
             if readonly:
                 self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
@@ -143,6 +148,9 @@ class Store:
                 self._conn.executescript(_SCHEMA)
             self._check_schema_version(readonly)
         except sqlite3.DatabaseError as exc:
+            storage_error = None if readonly else as_storage_error(exc, path, "open the results database for writing")
+            if storage_error is not None:
+                raise storage_error from None
             raise RsbenchError(f"{path}: cannot open the results database: {exc}. Use another output folder or restore the file.") from None
         except OSError as exc:
             raise RsbenchError(f"{path.parent}: cannot create the output folder: {exc}. Choose a writable --out folder.") from None
@@ -170,7 +178,8 @@ class Store:
         return None if row is None else row["value"]
 
     def set_meta(self, name: str, value: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+        with self._transaction():
+            self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def close(self) -> None:
         self._conn.close()
@@ -282,23 +291,55 @@ class Store:
              unit.variant_kind, unit.attack, unit.seed, unit.train_key, status, error,
              json.dumps(unit.config, sort_keys=True), json.dumps(list(unit.label_names)), json.dumps(manifest, sort_keys=True), finished_at, wall_seconds),
         )
+        fault_point("store.write")
 
     def _transaction(self) -> "_Transaction":
-        return _Transaction(self._conn)
+        # A write through a read-only Store is a programming error, reported as SQLite raises it.
+        return _Transaction(self._conn, None if self._readonly else self.path)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (KeyboardInterrupt included)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (KeyboardInterrupt included).
 
-    def __init__(self, conn: sqlite3.Connection):
+    A write that fails because the disk is full or the file is read-only raises
+    :class:`~harness.errors.StorageError` after the rollback.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None):
         self._conn = conn
+        self._path = path
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            self._raise_storage_error(exc)
+            raise
 
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        else:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
+        if exc is None:
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as commit_error:
+                self._rollback()
+                self._raise_storage_error(commit_error)
+                raise
+        self._rollback()
+        self._raise_storage_error(exc)
+
+    def _rollback(self) -> None:
+        if not self._conn.in_transaction:
+            return  # SQLite already rolled back, as it does after some I/O errors
+        try:
             self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            logger.warning("rollback of %s failed: %s; SQLite discards the transaction when the file is next opened", self._path, exc)
+
+    def _raise_storage_error(self, exc: BaseException) -> None:
+        if self._path is None:
+            return
+        storage_error = as_storage_error(exc, self._path, "write the results database")
+        if storage_error is not None and storage_error is not exc:
+            raise storage_error from exc
 

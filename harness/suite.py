@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import re
 import reprlib
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -113,6 +114,9 @@ class ModelSpec(_Strict):
     tokenizer: str = Field("all-MiniLM-L6-v2", description="for source 'random': packaged model whose tokenizer is used")
     variants: list[str] | None = Field(None, min_length=1, description="variants trained for this model; all suite variants when absent")
     trust_remote_code: bool = False
+    allow_pickle: bool = Field(
+        False, description="accept pickle weights (pytorch_model.bin) when the model has no safetensors file; off by default"
+    )
 
 
 class GateSpec(_Strict):
@@ -237,6 +241,10 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) 
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} cannot be a mapping key; use a plain name", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}; remove one of them", key_node.start_mark
@@ -248,6 +256,23 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
+# Deeper YAML would exhaust Python's recursion limit in PyYAML's composer; a suite needs about 6 levels.
+MAX_YAML_DEPTH = 50
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Reject YAML nested deeper than MAX_YAML_DEPTH, reading events, which PyYAML parses without recursion."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                where = f"line {event.start_mark.line + 1}, column {event.start_mark.column + 1}"
+                raise SuiteError(str(path), [f"YAML at {where} is nested more than {MAX_YAML_DEPTH} levels deep. Flatten the suite."])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
 def _load_yaml(path: Path) -> Any:
     if not path.is_file():
         raise SuiteError(str(path), [f"suite file not found: {path}. Pass the path of a suite YAML file, e.g. suites/embedded.yaml."])
@@ -256,6 +281,7 @@ def _load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise SuiteError(str(path), [f"file is not UTF-8 (byte {exc.start}): save the suite as UTF-8."]) from None
     try:
+        _check_nesting(text, path)
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

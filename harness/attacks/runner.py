@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from harness.attacks.recipes import build_attack
 from harness.attacks.wrapper import DynamicPaddingWrapper
+from harness.faults import fault_point
 from harness.tasks.base import LabeledTexts
 
 logger = logging.getLogger(__name__)
@@ -72,11 +73,14 @@ def run_attack(
 ) -> tuple[list[ExampleRecord], AttackSummary]:
     """Attack every example with ``attack_name`` and return per-example records and a summary.
 
+    Each text is first cut to the part the model reads (see :func:`model_window`).
     Examples the model already misclassifies are skipped: counted, not attacked.
     ``robust_accuracy`` is failed / attacked, where attacked is every example given.
     ``attack_success_rate`` is succeeded / (succeeded + failed), 0.0 when both are zero.
     Mean word fraction, evaluations and queries are over the examples not skipped.
     """
+    examples = LabeledTexts(tuple(model_window(tokenizer, text, max_length) for text in examples.texts), examples.labels,
+                            examples.label_names)
     wrapper = DynamicPaddingWrapper(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device)
     attack = build_attack(attack_name, wrapper, query_budget=query_budget)
     was_training = model.training
@@ -86,6 +90,23 @@ def run_attack(
     finally:
         model.train(was_training)
     return records, summarize(records, seconds)
+
+
+def model_window(tokenizer: Any, text: str, max_length: int) -> str:
+    """Return the start of ``text`` that fits in ``max_length`` tokens; the model never reads the rest.
+
+    Attacking the whole text would only spend queries on words that cannot change the
+    prediction, and TextAttack builds one copy of the text per word to rank words, which for
+    a 100,000-character document takes hours. A text that fits is returned unchanged. A slow
+    (Python) tokenizer has no character offsets, so its texts are returned unchanged too.
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        return text
+    encoding = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    ends = [end for start, end in encoding["offset_mapping"] if end > start]
+    if not ends or max(ends) >= len(text.rstrip()):
+        return text
+    return text[: max(ends)]
 
 
 def _attack_examples(
@@ -125,6 +146,7 @@ def _attack_seeded(
         records.append(record)
         counts[record.outcome] += 1
         bar.set_postfix(counts)
+        fault_point("attack.example")
     bar.close()
     return records, time.perf_counter() - start
 

@@ -8,6 +8,7 @@ import fcntl
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.execution.plan import build_plan
     from harness.execution.units import RunContext
     from harness.results import RESULTS_FILE, write_leaderboard
+    from harness.staging import remove_stale_staging
     from harness.store import Store
     from harness.validity.scoring import score_after_run
 
@@ -65,6 +67,7 @@ def handle(args: argparse.Namespace) -> int:
 
     _check_writable(out_dir)
     with _exclusive(out_dir):
+        remove_stale_staging(out_dir)
         with Store(out_dir / RESULTS_FILE) as store:
             store.set_meta("suite", suite.name)
             store.set_meta("plan_keys", json.dumps(sorted(unit.key for unit in plan.units)))
@@ -112,3 +115,9 @@ def _check_writable(out_dir: Path) -> None:
         raise RsbenchError(f"--out {out_dir}: cannot create the folder ({exc.strerror}). Choose a writable folder.") from None
     if not os.access(out_dir, os.W_OK):
         raise RsbenchError(f"--out {out_dir}: the folder is not writable. Choose a writable folder.")
+    # os.access grants root write access whatever the permission bits, so also create a file.
+    try:
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".rsbench-probe."):
+            pass
+    except OSError as exc:
+        raise RsbenchError(f"--out {out_dir}: the folder is not writable ({exc.strerror}). Choose a writable folder.") from None

@@ -11,9 +11,11 @@ import bz2
 import importlib.util
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.errors import DataError
@@ -127,10 +129,18 @@ def read_hub(name: str, config: str | None, revision: str | None, text_column: s
     return RawSplits(frames["train"], frames.get("dev"), frames.get("test"), f"hub:{name}")
 
 
+def _scalar(value: object) -> object:
+    """Return a numpy scalar as the Python value it contains; other values unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
 def _label_text(label: object) -> str:
     """Return a label as text; integral floats such as 1.0 read as "1", like the integer 1."""
-    if hasattr(label, "item"):
-        label = label.item()  # numpy scalar
+    label = _scalar(label)
     if isinstance(label, float) and label.is_integer():
         return str(int(label))
     return str(label)
@@ -148,9 +158,12 @@ def _clean(frame: pd.DataFrame, origin: str, text_column: str, label_column: str
     for row, (text, label) in enumerate(zip(out["text"], out["label"])):
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{origin}: row {row + 1} has an empty or non-text value in column {text_column!r} ({text!r}). Remove the row or fill in the text.")
-        if label is None or (isinstance(label, float) and pd.isna(label)) or str(label).strip() == "":
+        label = _scalar(label)
+        if not isinstance(label, (str, int, float)) and not _is_missing(label):
+            # Lists, arrays, mappings, bytes, timestamps: Parquet and JSONL can hold them.
+            raise DataError(f"{origin}: row {row + 1} has a {type(label).__name__} label in column {label_column!r}. "
+                            "Labels must be strings or numbers.")
+        if _is_missing(label) or str(label).strip() == "":
             raise DataError(f"{origin}: row {row + 1} has no label in column {label_column!r}. Remove the row or label it.")
-        if not isinstance(label, (str, int, float, bool)) and not hasattr(label, "item"):
-            raise DataError(f"{origin}: row {row + 1} has a {type(label).__name__} label in column {label_column!r}. Labels must be strings or numbers.")
     out["label"] = out["label"].map(_label_text)
     return out.reset_index(drop=True)

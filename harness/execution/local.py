@@ -7,6 +7,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from harness.errors import StorageError
 from harness.execution.manifest import build_manifest, utc_now
 from harness.execution.plan import AttackUnit, Plan, TrainUnit
 from harness.execution.units import RunContext, identity, run_attack_unit, run_train_unit
@@ -46,6 +47,8 @@ class LocalExecutor:
                 else:
                     run_attack_unit(context, unit)
                 summary.computed.append(unit.key)
+            except StorageError:
+                raise  # a full disk or read-only folder fails every later unit too, so the run stops
             except Exception as exc:  # a failing unit is recorded and the suite goes on
                 message = f"{type(exc).__name__}: {exc}"
                 logger.error("[%d/%d] %s failed: %s", position, len(plan.units), label, message)

@@ -88,13 +88,18 @@ def _data_config(suite: Suite, task_name: str) -> dict[str, Any]:
 
 def _model_config(suite: Suite, model_name: str) -> dict[str, Any]:
     spec = suite.models[model_name]
-    config = spec.model_dump(mode="json", exclude={"variants"})
+    # allow_pickle joins the key only when set, so keys of suites without it stay the same.
+    config = spec.model_dump(mode="json", exclude={"variants", "allow_pickle"})
+    weight_suffixes = (".json", ".safetensors", ".txt", ".model")
+    if spec.allow_pickle:
+        config["allow_pickle"] = True
+        weight_suffixes += (".bin",)
     if spec.source == "local" and spec.path is not None:
         # The folder's content, not its path, determines results.
         config["path"] = spec.path.name
         config["sha256"] = {
             file.name: hashlib.sha256(file.read_bytes()).hexdigest()
-            for file in sorted(spec.path.glob("*")) if file.is_file() and file.suffix in (".json", ".safetensors", ".txt", ".model")
+            for file in sorted(spec.path.glob("*")) if file.is_file() and file.suffix in weight_suffixes
         }
     # NOTE: a hub model without a revision is keyed by its name, so a changed upload on the hub
     # goes unnoticed. Pin `revision` for reproducible keys.
@@ -125,6 +130,9 @@ def build_plan(suite: Suite) -> Plan:
             "seed": seed,
             "teacher": teacher_key,
         }
+        if kind == "adv-a2t":
+            # Its training attack cuts texts to the max_length tokens the model reads.
+            config["text_window"] = "max_length"
         unit = TrainUnit(unit_key(config), task, model, variant, seed, teacher_key, config)
         train_units[ident] = unit
         return unit
@@ -143,6 +151,8 @@ def build_plan(suite: Suite) -> Plan:
                             "attack": attack,
                             "budget": suite.attack.model_dump(mode="json"),
                             "max_length": suite.training.max_length,
+                            # Attacked texts are cut to the max_length tokens the model reads.
+                            "text_window": "max_length",
                         }
                         attack_units.append(AttackUnit(unit_key(config), trained.key, task, model, variant, seed, attack, config))
 

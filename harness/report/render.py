@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness.faults import fault_point
 from harness.report.analysis import Analysis, analyse
 from harness.report.navigation import build_example_tables, filter_options, format_interval, format_points
 from harness.report.plot import plot_clean_vs_robust
@@ -86,6 +87,7 @@ def render_leaderboard(
     try:
         staged.append(_write_temporary(json_path, [json_text]))
         staged.append(_write_temporary(html_path, template.generate(**context)))
+        fault_point("report.staged")
         # NOTE: each rename is atomic but the pair is not: if the second rename fails, the
         # new JSON sits next to the old HTML.
         for temporary, final in zip(staged, (json_path, html_path)):

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from harness.faults import fault_point
 from harness.tasks.base import LabeledTexts
 from harness.training.heads import collate, encode_texts
 from harness.training.params import TrainingParams
@@ -120,6 +121,7 @@ def _run_epoch(
         scheduler.step()
         losses.append(loss)
         bar.set_postfix(loss=f"{loss:.4f}")
+        fault_point("train.step")
     return losses
 
 
@@ -179,6 +181,7 @@ def train(
         epoch_losses.append(float(np.mean(losses)))
         last_loss = losses[-1]
         logger.info("%s: mean loss %.4f over %d steps", description, epoch_losses[-1], len(losses))
+        fault_point("train.epoch_end")
 
     seconds = time.perf_counter() - started
     return TrainStats(
