@@ -199,7 +199,7 @@ _DATA_SOURCES = ("packaged", "file", "hub")
 
 def _user_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the discriminator tag pydantic inserts after ``data`` (``data.file.path`` -> ``data.path``)."""
-    parts = list(loc)
+    parts = [part for part in loc if part != "[key]"]  # pydantic's marker of a bad mapping key
     for index in range(len(parts) - 1):
         if parts[index] == "data" and parts[index + 1] in _DATA_SOURCES:
             del parts[index + 1]
