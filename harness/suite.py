@@ -114,7 +114,7 @@ class ModelSpec(_Strict):
 
 
 class UnitResources(_Strict):
-    """What a distributed executor reserves for one unit of a kind (train or attack)."""
+    """Resources that a distributed executor reserves for each unit of one kind (train or attack)."""
 
     cpus: float = Field(1.0, gt=0, description="CPU cores; the unit also runs this many torch threads (rounded up)")
     gpus: float = Field(0.0, ge=0, description="GPUs; a unit with gpus above 0 runs on CUDA, otherwise on the CPU")

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 def available_cpus() -> int:
-    """The number of CPUs this process may run on (its affinity mask where the OS has one)."""
+    """Return the number of CPUs this process may run on (its affinity mask where the OS has one)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

@@ -52,7 +52,7 @@ def unit_resources(spec: ExecutorSpec, unit: Unit) -> UnitResources:
 
 
 def _run_task(setup: WorkerSetup, job: UnitJob, threads: int) -> UnitOutcome:
-    """The body of a unit's Ray task."""
+    """Run one unit inside a Ray task: set up logging and the thread limit, then run the unit."""
     from harness.logging_setup import setup_logging
 
     setup_logging(logging.getLevelName(setup.log_level))

@@ -17,7 +17,7 @@ MODEL_FILE = "model.safetensors"
 
 
 class CheckpointStorage:
-    """Where checkpoints live: ``out_dir`` itself when ``url`` is None, else the fsspec URL ``url``."""
+    """Checkpoint location: ``out_dir`` itself when ``url`` is None, else the fsspec URL ``url``."""
 
     def __init__(self, out_dir: Path, url: str | None = None):
         self.out_dir = Path(out_dir).resolve()

@@ -1,7 +1,7 @@
 """Run one unit away from the store: in a worker process or a Ray task.
 
 A worker never opens ``results.sqlite``. It runs the unit against a
-:class:`RecordingStore`, which answers the few reads a unit makes (the checkpoint of a
+:class:`RecordingStore`, which serves the few reads a unit makes (the checkpoint of a
 dependency, sent by the parent) and records every ``record_*`` call. The outcome carries
 those calls back to the parent, which replays them on the real store.
 """
@@ -31,7 +31,7 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What every unit of a run shares; sent to each worker once."""
+    """The suite, data and settings that every unit of a run shares; sent to each worker once."""
 
     suite: Suite
     splits: dict[str, tuple[Any, Any]]
@@ -110,7 +110,7 @@ _staging: Path | None = None
 
 
 def _staging_folder() -> Path:
-    """A local folder of this process for checkpoints copied from and to a storage URL."""
+    """Return a local folder of this process for checkpoints copied from and to a storage URL."""
     global _staging
     if _staging is None:
         _staging = Path(tempfile.mkdtemp(prefix="rsbench-staging-"))

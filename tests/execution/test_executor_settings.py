@@ -137,3 +137,17 @@ def test_cli_bad_workers_named():
     with pytest.raises(RsbenchError) as caught:
         executor_spec(ExecutorSpec(), _args(workers=0))
     assert str(caught.value).startswith("--workers 0: Input should be greater than or equal to 1")
+
+
+def test_list_executors_imports_neither_ray_nor_torch():
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    code = ("import sys; from harness.cli.main import main; main(['list', 'executors']);"
+            " print(sorted(m for m in ('ray', 'torch', 'fsspec') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert result.stdout.startswith("local ")
+    assert "\nray " in result.stdout
