@@ -67,6 +67,9 @@ def handle(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     # A Ray unit's device follows its resources (CUDA when it has GPUs), not the driver's hardware.
     device = "cpu" if spec.name == "ray" else resolve_device(args.device or suite.device)
+    if spec.name == "ray" and (args.device or suite.device) == "cuda" and not any(r.gpus > 0 for r in spec.resources.values()):
+        logger.warning("device cuda is not used by the ray executor: units without GPUs run on the CPU. "
+                       "Give units GPUs with executor.resources.train.gpus and executor.resources.attack.gpus.")
     plan = build_plan(suite)
     logger.info("suite %s: %d training units, %d attack units, device %s, output %s",
                 suite.name, len(plan.train_units()), len(plan.attack_units()), device, out_dir)

@@ -78,7 +78,7 @@ class RayBackend:
             logger.info("connecting to Ray at %s", spec.address or "a new local instance")
             try:
                 ray.init(address=spec.address, include_dashboard=False, logging_level=logging.WARNING)
-            except ConnectionError as exc:
+            except (ConnectionError, ValueError) as exc:
                 raise RsbenchError(
                     f"executor.address {spec.address!r}: cannot connect to a Ray cluster ({exc}). "
                     "Start the cluster (`ray start --head`) or correct the address."

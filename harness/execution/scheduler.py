@@ -92,6 +92,9 @@ def run_plan(plan: Plan, context: RunContext, backend: Backend, *, retry_failed:
         while pending or running:
             _dispatch(pending, running, done, failed, backend, context, summary, position, total)
             if not running:
+                if pending:
+                    waiting = ", ".join(describe(unit) for unit in pending)
+                    raise RuntimeError(f"units wait on dependencies that are not in the plan: {waiting}")
                 break
             for handle, outcome in backend.wait(list(running)):
                 unit = running.pop(handle)
@@ -134,13 +137,17 @@ def _settle(unit: Unit, outcome: UnitOutcome, context: RunContext, backend: Back
             done: set[str], failed: set[str], prefix: str) -> None:
     """Write a unit's outcome to the store and update the run's state."""
     if outcome.error is None:
-        for method, args, kwargs in outcome.records:
-            if not method.startswith("record_"):
-                raise ValueError(f"unexpected store call {method!r} from a worker")
-            getattr(context.store, method)(*args, **kwargs)
-        summary.computed.append(unit.key)
-        done.add(unit.key)
-        return
+        try:
+            for method, args, kwargs in outcome.records:
+                if not method.startswith("record_"):
+                    raise ValueError(f"unexpected store call {method!r} from a worker")
+                getattr(context.store, method)(*args, **kwargs)
+        except Exception as exc:  # as in the in-process path, a unit whose results cannot be stored fails
+            outcome = UnitOutcome(unit.key, error=f"{type(exc).__name__}: {exc}", seconds=outcome.seconds)
+        else:
+            summary.computed.append(unit.key)
+            done.add(unit.key)
+            return
     logger.error("%s %s failed: %s", prefix, describe(unit), outcome.error)
     if outcome.detail:
         logger.debug("traceback of unit %s:\n%s", unit.key, outcome.detail)

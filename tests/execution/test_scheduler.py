@@ -25,6 +25,7 @@ class ScriptedBackend:
         self.context = context
         self.failing = failing
         self.interrupt_after = interrupt_after
+        self.unstorable: set[str] = set()
         self.events: list[tuple[str, str]] = []
         self.max_in_flight = 0
         self.checkpoints_sent: dict[str, dict[str, str]] = {}
@@ -51,7 +52,9 @@ class ScriptedBackend:
         if name(unit) in self.failing:
             return [(handle, UnitOutcome(unit.key, error="RuntimeError: scripted failure"))]
         store = RecordingStore({})
-        if isinstance(unit, TrainUnit):
+        if name(unit) in self.unstorable:
+            store.record_train(identity(self.context, unit), {"clean_accuracy": 0.5}, manifest={}, finished_at="t", wall_seconds=1.0)
+        elif isinstance(unit, TrainUnit):
             store.record_train(identity(self.context, unit), {**_TRAIN, "checkpoint": f"checkpoints/{unit.key}"},
                                manifest={}, finished_at="t", wall_seconds=1.0)
         else:
@@ -136,6 +139,18 @@ def test_failed_teacher_blocks_dependents(context):
     assert errors["baseline/train"] == "RuntimeError: scripted failure"
     assert errors["kd/train"].startswith("RuntimeError: depends on failed unit ")
     assert errors["kd/attack"].startswith("RuntimeError: depends on failed unit ")
+
+
+def test_unstorable_results_fail_unit(context):
+    backend = ScriptedBackend(context, capacity=2)
+    backend.unstorable = {"train kd"}
+    summary = _run(context, backend)
+    errors = {row["variant"] + "/" + row["kind"]: (row["status"], row["error"]) for row in context.store.units()}
+    assert errors["kd/train"][0] == "failed"
+    assert errors["kd/train"][1].startswith("ProgrammingError: ")
+    assert errors["kd/attack"][1].startswith("RuntimeError: depends on failed unit ")
+    assert errors["baseline/attack"] == ("done", None)
+    assert len(summary.computed) == 2
 
 
 def test_rerun_keeps_failed_units(context):
