@@ -107,14 +107,34 @@ def test_two_workers_match_one(suite_file, serial_results, tmp_path, capsys):
     assert len(list((out / "checkpoints").glob("*/model.safetensors"))) == 2
 
 
+_LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
+
+
 @pytest.fixture(scope="module")
 def local_ray():
-    """A Ray instance of 2 CPUs on the loopback interface, for this module's tests only."""
+    """A Ray instance of 2 CPUs that listens on the loopback interface only, for this module's tests."""
+    # Ray 2.60 replaces a loopback node address given to ray.init with the host's external
+    # address, unless cluster mode is off; then its node address and servers use 127.0.0.1.
+    # The variable is read when ray is first imported.
+    previous = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    assert "ray" not in sys.modules, "ray was imported before its cluster mode could be turned off"
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING")
-    yield ray
-    ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        ray_processes = {process.pid for process in psutil.Process().children(recursive=True)}
+        listening = {connection.laddr.ip for connection in psutil.net_connections(kind="inet")
+                     if connection.status == psutil.CONN_LISTEN and connection.pid in ray_processes}
+        assert listening, "found no listening socket of the Ray processes"
+        assert listening <= _LOOPBACK
+        yield ray
+    finally:
+        ray.shutdown()
+        if previous is None:
+            del os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"]
+        else:
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = previous
 
 
 def test_ray_matches_local(suite_file, serial_results, local_ray, tmp_path, capsys):
