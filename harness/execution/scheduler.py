@@ -100,8 +100,9 @@ def run_plan(plan: Plan, context: RunContext, backend: Backend, *, retry_failed:
                 unit = running.pop(handle)
                 _settle(unit, outcome, context, backend, summary, done, failed, f"[{position[unit.key]}/{total}]")
     except KeyboardInterrupt:
-        labels = ", ".join(describe(unit) for unit in running.values()) or "none"
-        logger.warning("interrupted; abandoning the running units: %s", labels)
+        # The in-process backend runs a unit inside submit(), so that unit is not in `running`.
+        labels = ", ".join(describe(unit) for unit in running.values()) or "the unit in progress"
+        logger.warning("interrupted; abandoning %s", labels)
         backend.abort()
         raise RunInterrupted(summary) from None
     finally:
