@@ -81,8 +81,15 @@ class ProcessPoolBackend:
         return self._pool
 
     def submit(self, unit: Unit, checkpoints: dict[str, str]) -> concurrent.futures.Future:
-        future = self._running_pool().submit(_run_in_worker, UnitJob(unit, self._context.device, checkpoints))
-        self._keys[future] = unit.key
+        # submit() may spawn a worker; Ctrl-C in the middle of that would leave the new process
+        # half started, printing a traceback. The signal is held back until the spawn is over,
+        # and the new process inherits the blocked signal, which it ignores anyway.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            future = self._running_pool().submit(_run_in_worker, UnitJob(unit, self._context.device, checkpoints))
+            self._keys[future] = unit.key
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return future
 
     def wait(self, futures: list[concurrent.futures.Future]) -> list[tuple[concurrent.futures.Future, UnitOutcome]]:
