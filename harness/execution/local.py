@@ -119,6 +119,8 @@ class ProcessPoolBackend:
         if self._pool is None:
             return
         # ProcessPoolExecutor of Python 3.11 has no public way to stop running workers.
+        # NOTE: after this, multiprocessing's resource tracker may warn at exit about a leaked
+        # semaphore of the pool's queues; it removes the semaphore itself.
         for process in list((getattr(self._pool, "_processes", None) or {}).values()):
             process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
