@@ -6,7 +6,8 @@ neither torch nor TextAttack. Metadata carried by entries:
 - variants: ``params``, the pydantic class (``module:attribute``) of the hyperparameters;
 - tasks: ``variants``, the variant kinds the task supports;
 - attacks: ``offline`` (runs without internet) and ``approximation`` (rebuilt with
-  substitute resources, so its numbers are not comparable with the published recipe).
+  substitute resources, so its numbers are not comparable with the published recipe);
+- executors: ``settings``, the fields of the suite's ``executor:`` section the executor uses.
 """
 
 from __future__ import annotations
@@ -71,7 +72,16 @@ ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: Gl
 ATTACKS.register("textfooler", _RECIPES, "TextFooler (Jin et al., 2020), stock recipe: downloads counter-fitted vectors and TF-Hub USE.", offline=False, approximation=False)
 ATTACKS.register("a2t-fast", _RECIPES, "A2T-shaped cheap attack (Yoo and Qi, 2021): GloVe swaps, deletion word importance, 10 candidates.", offline=True, approximation=True)
 
-EXECUTORS.register("local", "harness.execution.local:LocalExecutor", "Runs units one after another in this process, in dependency order.")
+EXECUTORS.register(
+    "local", "harness.execution.local:LocalExecutor",
+    "Runs units in dependency order, in this process or in worker processes on this machine.",
+    settings=("workers", "threads_per_worker"),
+)
+EXECUTORS.register(
+    "ray", "harness.execution.ray_executor:RayExecutor",
+    "Submits each unit as a Ray task, with CPUs, GPUs and memory per unit kind; for clusters.",
+    settings=("address", "storage", "resources"),
+)
 
 
 def load_params_class(variant_kind: str) -> type:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from harness import catalog
 from harness.attacks.params import AttackBudget
@@ -138,12 +138,54 @@ class GateSpec(_Strict):
         return value
 
 
+class UnitResources(_Strict):
+    """Resources that a distributed executor reserves for each unit of one kind (train or attack)."""
+
+    cpus: float = Field(1.0, gt=0, description="CPU cores; the unit also runs this many torch threads (rounded up)")
+    gpus: float = Field(0.0, ge=0, description="GPUs; a unit with gpus above 0 runs on CUDA, otherwise on the CPU")
+    memory: ByteSize | None = Field(None, description="memory reserved, in bytes or with a unit such as 4GiB")
+
+
+class ExecutorSpec(_Strict):
+    """The executor and its settings. Which settings an executor accepts is its ``settings`` entry in the catalog."""
+
+    name: str = Field("local", description="an executor from `rsbench list executors`")
+    workers: int = Field(1, ge=1, description="local: worker processes; 1 runs units in the rsbench process")
+    threads_per_worker: int | None = Field(None, ge=1, description="local: torch threads of each worker process")
+    address: str | None = Field(None, description="ray: address of a running cluster, e.g. auto or ray://head:10001")
+    storage: str | None = Field(None, description="ray: folder or fsspec URL for checkpoints that every worker reaches")
+    resources: dict[Literal["train", "attack"], UnitResources] = Field(
+        default_factory=dict, description="ray: resources of each unit kind"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if not isinstance(value, dict):
+            raise ValueError("expected an executor name such as 'local', or a mapping with 'name:' and settings")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _known_protocol(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import fsspec
+
+        protocol = fsspec.core.split_protocol(value)[0]
+        if protocol is not None and protocol not in fsspec.available_protocols():
+            raise ValueError(f"unknown storage protocol {protocol!r}; use a local folder or an fsspec URL such as s3://bucket/path")
+        return value
+
+
 class Suite(_Strict):
     name: str
     description: str = ""
     seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] = Field(default_factory=lambda: [0], min_length=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    executor: str = "local"
+    executor: ExecutorSpec = ExecutorSpec()
     tasks: dict[str, TaskSpec] = Field(min_length=1)
     models: dict[str, ModelSpec] = Field(min_length=1)
     variants: dict[str, dict[str, Any]] = Field(min_length=1)
@@ -184,7 +226,7 @@ _DATA_SOURCES = ("packaged", "file", "hub")
 
 def _user_location(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the discriminator tag pydantic inserts after ``data`` (``data.file.path`` -> ``data.path``)."""
-    parts = list(loc)
+    parts = [part for part in loc if part != "[key]"]  # pydantic's marker of a bad mapping key
     for index in range(len(parts) - 1):
         if parts[index] == "data" and parts[index + 1] in _DATA_SOURCES:
             del parts[index + 1]
@@ -360,9 +402,36 @@ def _check_names(raw: dict[str, Any]) -> list[str]:
             task_type = spec.get("type") if isinstance(spec, dict) else None
             if isinstance(task_type, str) and task_type not in catalog.TASKS:
                 problems.append(f"tasks.{key}.type: {describe_unknown('task', task_type, catalog.TASKS.names())}")
-    executor = raw.get("executor")
-    if isinstance(executor, str) and executor not in catalog.EXECUTORS:
-        problems.append(f"executor: {describe_unknown('executor', executor, catalog.EXECUTORS.names())}")
+    problems += check_executor_settings(raw.get("executor"))
+    return problems
+
+
+def check_executor_settings(executor: Any, *, where: dict[str, str] | None = None) -> list[str]:
+    """Check the executor's name and that each setting given is one the named executor uses.
+
+    ``where`` maps a setting to the name shown in messages (the CLI passes its flags).
+    """
+    where = where or {}
+    if isinstance(executor, str):
+        name, settings = executor, []
+    elif isinstance(executor, dict):
+        name, settings = executor.get("name", "local"), [key for key in executor if key != "name"]
+    else:
+        return []
+    if not isinstance(name, str):
+        return []
+    if name not in catalog.EXECUTORS:
+        field = where.get("name", "executor.name" if isinstance(executor, dict) else "executor")
+        return [f"{field}: {describe_unknown('executor', name, catalog.EXECUTORS.names())}"]
+    accepted = catalog.EXECUTORS.entry(name).meta("settings", ())
+    problems = []
+    for setting in settings:
+        if setting in ExecutorSpec.model_fields and setting not in accepted:
+            users = [entry.name for entry in catalog.EXECUTORS.entries() if setting in entry.meta("settings", ())]
+            problems.append(
+                f"{where.get(setting, f'executor.{setting}')}: not a setting of the {name} executor"
+                f" (its settings: {', '.join(accepted) or 'none'}). Remove it, or choose an executor that uses it: {', '.join(users)}."
+            )
     return problems
 
 
