@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from harness import catalog
-from harness.errors import RsbenchError, UnitFailedError
+from harness.errors import RsbenchError, UnitFailedError, as_storage_error
 from harness.suite import ExecutorSpec, check_executor_settings, load_suite
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,14 @@ def _command_line(args: argparse.Namespace) -> str:
 def _exclusive(out_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder, so two runs never train the same units at once."""
     lock_path = out_dir / ".rsbench.lock"
-    with lock_path.open("a") as handle:
+    try:
+        handle = lock_path.open("a")
+    except OSError as exc:
+        storage_error = as_storage_error(exc, lock_path, "create the lock file")
+        if storage_error is None:
+            raise
+        raise storage_error from None
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
