@@ -157,6 +157,11 @@ class Aggregate:
     attack_seconds: float | None
     train_examples_per_second: float | None
     attack_examples_per_second: float | None
+    # Validity means over seeds; None unless every finished seed's successful attacks are scored.
+    robust_accuracy_valid: float | None = None
+    valid_attack_share: float | None = None
+    mean_similarity: float | None = None
+    mean_perplexity_ratio: float | None = None
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -179,6 +184,10 @@ class Aggregate:
             "attack_seconds": finite_or_none(self.attack_seconds),
             "train_examples_per_second": finite_or_none(self.train_examples_per_second),
             "attack_examples_per_second": finite_or_none(self.attack_examples_per_second),
+            "robust_accuracy_valid": finite_or_none(self.robust_accuracy_valid),
+            "valid_attack_share": finite_or_none(self.valid_attack_share),
+            "mean_similarity": finite_or_none(self.mean_similarity),
+            "mean_perplexity_ratio": finite_or_none(self.mean_perplexity_ratio),
         }
 
 
@@ -220,6 +229,10 @@ def build_aggregates(rows: Sequence[LeaderboardRow], samples: dict[str, UnitSamp
             attack_seconds=_mean([row.attack_seconds for row in done]),
             train_examples_per_second=_mean([row.train_examples_per_second for row in done]),
             attack_examples_per_second=_mean([row.attack_examples_per_second for row in done]),
+            robust_accuracy_valid=_mean_of_all([row.robust_accuracy_valid for row in done]),
+            valid_attack_share=_mean_of_all([row.valid_attack_share for row in done]),
+            mean_similarity=_mean_of_all([row.mean_similarity for row in done]),
+            mean_perplexity_ratio=_mean_of_all([row.mean_perplexity_ratio for row in done]),
         ))
     return aggregates
 
@@ -233,6 +246,14 @@ def _attacked_clean(row: LeaderboardRow) -> float | None:
 def _mean(values: Sequence[float | None]) -> float | None:
     present = [value for value in values if finite_or_none(value) is not None]
     return float(np.mean(present)) if present else None
+
+
+def _mean_of_all(values: Sequence[float | None]) -> float | None:
+    """Average ``values`` only when every one is present, so an unscored seed never shifts the mean."""
+    present = [finite_or_none(value) for value in values]
+    if not present or any(value is None for value in present):
+        return None
+    return float(np.mean(present))
 
 
 def _estimate(values: Sequence[float | None], unit_samples: Sequence[UnitSample | None] | None,

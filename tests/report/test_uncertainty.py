@@ -149,3 +149,29 @@ def test_aggregates_group_by_variant_and_attack(make_train_only):
     assert aggregates[0].robust_accuracy.note == "no stored examples for some seeds"
     assert aggregates[3].robust_accuracy is None
     assert aggregates[3].clean_accuracy.mean == pytest.approx(0.8)
+
+
+def test_aggregate_validity_means_over_seeds():
+    rows = [
+        build_row(unit_key="s0", seed=0, robust_accuracy_valid=0.5, valid_attack_share=0.2, mean_similarity=0.9,
+                  mean_perplexity_ratio=3.0),
+        build_row(unit_key="s1", seed=1, robust_accuracy_valid=0.7, valid_attack_share=0.4, mean_similarity=0.8,
+                  mean_perplexity_ratio=1.0),
+    ]
+    [aggregate] = build_aggregates(rows, {})
+
+    assert aggregate.robust_accuracy_valid == pytest.approx(0.6)
+    assert aggregate.valid_attack_share == pytest.approx(0.3)
+    assert aggregate.mean_similarity == pytest.approx(0.85)
+    assert aggregate.mean_perplexity_ratio == pytest.approx(2.0)
+
+
+def test_aggregate_validity_needs_every_seed_scored():
+    rows = [
+        build_row(unit_key="s0", seed=0, robust_accuracy_valid=0.5),
+        build_row(unit_key="s1", seed=1, robust_accuracy_valid=None),
+    ]
+    [aggregate] = build_aggregates(rows, {})
+
+    assert aggregate.robust_accuracy_valid is None
+    assert aggregate.to_dict()["robust_accuracy_valid"] is None
