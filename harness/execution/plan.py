@@ -76,6 +76,14 @@ def unit_key(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
 
 
+def _settings_config(settings: Any) -> dict[str, Any]:
+    """Dump training or attack settings for a key; the default fp32 precision is left out, so keys from before the option stay valid."""
+    config = settings.model_dump(mode="json")
+    if config.get("precision") == "fp32":
+        del config["precision"]
+    return config
+
+
 def _data_config(suite: Suite, task_name: str) -> dict[str, Any]:
     data = suite.tasks[task_name].data
     config = data.model_dump(mode="json")
@@ -121,7 +129,7 @@ def build_plan(suite: Suite) -> Plan:
             "task": {"type": suite.tasks[task].type, "data": _data_config(suite, task)},
             "model": _model_config(suite, model),
             "variant": {"kind": kind, "params": params.model_dump(mode="json")},
-            "training": suite.training.model_dump(mode="json"),
+            "training": _settings_config(suite.training),
             "seed": seed,
             "teacher": teacher_key,
         }
@@ -141,7 +149,7 @@ def build_plan(suite: Suite) -> Plan:
                             "unit": "attack",
                             "train": trained.key,
                             "attack": attack,
-                            "budget": suite.attack.model_dump(mode="json"),
+                            "budget": _settings_config(suite.attack),
                             "max_length": suite.training.max_length,
                         }
                         attack_units.append(AttackUnit(unit_key(config), trained.key, task, model, variant, seed, attack, config))

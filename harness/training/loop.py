@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from harness.perf import autocast
 from harness.tasks.base import LabeledTexts
 from harness.training.heads import collate, encode_texts
 from harness.training.params import TrainingParams
@@ -207,11 +208,12 @@ def predict(
     max_length: int,
     device: torch.device,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, float]:
     """Return the predicted label id of each text, in input order, and the examples per second.
 
-    Runs in eval mode under ``torch.inference_mode()`` and restores the model's previous
-    training mode afterwards.
+    Runs in eval mode under ``torch.inference_mode()``, in bf16 autocast when ``precision``
+    is ``bf16``, and restores the model's previous training mode afterwards.
     """
     started = time.perf_counter()
     features = encode_texts(tokenizer, texts, max_length)
@@ -220,7 +222,7 @@ def predict(
     model.eval()
     try:
         batches = list(_prediction_batches([len(feature["input_ids"]) for feature in features], batch_size))
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             for indices in tqdm(batches, desc="predict", unit="batch", disable=not progress, leave=False):
                 batch = collate(tokenizer, [features[index] for index in indices])
                 batch.pop("example_index")
