@@ -85,11 +85,10 @@ def run_attack(
     ``attack_success_rate`` is succeeded / (succeeded + failed), 0.0 when both are zero.
     Mean word fraction, evaluations and queries are over the examples not skipped.
 
-    ``precision`` is ``fp32`` or ``bf16`` (autocast). With ``prefetch`` the texts whose
-    evaluation does not depend on the search's random choices (every original text, and
-    the word-importance texts of greedy searches) are evaluated up front in large batches;
-    the outcomes are those of a run without it, up to the rounding differences of other
-    batch compositions.
+    ``precision`` is ``fp32`` or ``bf16`` (autocast). With ``prefetch``, the texts that the
+    search requests whatever its random choices are evaluated up front in large batches
+    (see ``prefetch_texts``). Outcomes equal those without prefetching, up to the rounding
+    differences of other batch compositions.
     """
     wrapper = DynamicPaddingWrapper(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device,
                                     precision=precision)
