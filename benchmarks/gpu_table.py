@@ -45,8 +45,8 @@ def suite_rows(store: Store) -> list[str]:
             rows.append(f"| {unit['kind']} {unit['model']}/{unit['variant']} {unit['attack'] or ''} | failed: {unit['error']} |")
             continue
         peaks = resources.get(unit["key"])
-        gpu = "–" if peaks is None or peaks["peak_gpu_bytes"] is None else f"{peaks['peak_gpu_bytes'] / 2**20:,.0f}"
-        rss = "–" if peaks is None or peaks["peak_rss_bytes"] is None else f"{peaks['peak_rss_bytes'] / 2**20:,.0f}"
+        gpu = "–" if peaks is None or peaks["peak_gpu_bytes"] is None else f"{peaks['peak_gpu_bytes'] / 2**20:,.0f} MiB"
+        rss = "–" if peaks is None or peaks["peak_rss_bytes"] is None else f"{peaks['peak_rss_bytes'] / 2**20:,.0f} MiB"
         if unit["kind"] == "train":
             metrics = train[unit["key"]]
             figures = (f"{metrics['train_examples_per_second']:.0f} training examples/s, "
@@ -59,7 +59,7 @@ def suite_rows(store: Store) -> list[str]:
             figures = (f"{metrics['attack_examples_per_second']:.2f} examples/s, robust accuracy "
                        f"{metrics['robust_accuracy']:.2f}, success rate {metrics['attack_success_rate']:.2f}")
             label = f"{unit['attack']} on {unit['variant']}, {precision}"
-        rows.append(f"| {label} | {figures}; peak RSS {rss} MiB, peak GPU {gpu} MiB |")
+        rows.append(f"| {label} | {figures}; peak RSS {rss}, peak GPU {gpu} |")
     return rows
 
 
