@@ -35,16 +35,26 @@ def autocast(precision: str, device: Any) -> contextlib.AbstractContextManager:
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
 
 
-def forward_flops(config: Any, token_counts: Iterable[int]) -> float:
+def forward_flops(config: Any, token_counts: Iterable[int], *, last_layer_first_token_only: bool = False) -> float:
     """Count the FLOPs of one encoder forward pass over sequences of ``token_counts`` real tokens.
 
     Per layer and sequence of ``n`` tokens: ``n * 2 * (4 h^2 + 2 h i)`` for the query, key,
     value and output projections and the feed-forward block, plus ``4 n^2 h`` for the
-    attention scores and their weighted sum. Embeddings, layer norms and the classifier
-    head are left out (under 1% for BERT-sized models).
+    attention scores and their weighted sum. With ``last_layer_first_token_only`` (the work
+    of ``harness.cls_forward.cls_logits``) the last layer projects keys and values for all
+    ``n`` tokens and runs everything else for the first token only. Embeddings, layer norms
+    and the classifier head are left out (under 1% for BERT-sized models).
     """
     h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
-    return float(sum(layers * (n * 2 * (4 * h * h + 2 * h * i) + 4 * n * n * h) for n in token_counts))
+    total = 0.0
+    for n in token_counts:
+        full_layer = n * 2 * (4 * h * h + 2 * h * i) + 4 * n * n * h
+        if last_layer_first_token_only:
+            last_layer = n * 2 * (2 * h * h) + 2 * (2 * h * h + 2 * h * i) + 4 * n * h
+            total += (layers - 1) * full_layer + last_layer
+        else:
+            total += layers * full_layer
+    return total
 
 
 def matmul_flops_per_second(size: int = 2048, repeats: int = 10, device: Any = "cpu") -> float:

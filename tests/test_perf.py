@@ -123,3 +123,13 @@ def test_forward_flops_counts_layers_and_attention():
 
     # Per layer: n * 2 * (4*16 + 2*4*8) = 256 n, plus 4 * n^2 * 4 = 16 n^2.
     assert forward_flops(Config, [1, 3]) == 2 * (256 + 16) + 2 * (3 * 256 + 16 * 9)
+
+
+def test_forward_flops_first_token_last_layer():
+    class Config:
+        hidden_size, intermediate_size, num_hidden_layers = 4, 8, 2
+
+    # Last layer: keys and values for n tokens (2 * 2*16 n), the rest for one token
+    # (2 * (2*16 + 2*4*8) = 192), attention 4 * n * 4.
+    full_first_layer = 3 * 256 + 16 * 9
+    assert forward_flops(Config, [3], last_layer_first_token_only=True) == full_first_layer + 64 * 3 + 192 + 16 * 3

@@ -103,7 +103,8 @@ def run_attack(
     return records, dataclasses.replace(
         summary,
         model_forward_seconds=wrapper.forward_seconds,
-        model_gflop=forward_flops(model.config, wrapper.forward_token_counts) / 1e9,
+        model_gflop=forward_flops(model.config, wrapper.forward_token_counts,
+                                  last_layer_first_token_only=wrapper.last_layer_first_token_only) / 1e9,
     )
 
 

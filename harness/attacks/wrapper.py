@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from harness.attacks.resources import import_textattack
+from harness.cls_forward import cls_logits, supports_cls_logits
 from harness.perf import autocast
 
 textattack = import_textattack()
@@ -33,7 +34,9 @@ class DynamicPaddingWrapper(textattack.models.wrappers.ModelWrapper):
     cache, ``cache_hits`` the texts served from it. TextAttack's ``num_queries`` counts
     both, and also the hits of the goal function's own cache, which never reach this
     wrapper. ``forward_seconds`` and ``forward_token_counts`` (real tokens of each text run
-    through the model) measure the model's own work.
+    through the model) measure the model's own work. BERT classifiers run through
+    ``harness.cls_forward.cls_logits``, which skips the last layer's work on tokens the head
+    ignores.
     """
 
     def __init__(
@@ -59,6 +62,8 @@ class DynamicPaddingWrapper(textattack.models.wrappers.ModelWrapper):
         self.cache_hits = 0
         self.forward_seconds = 0.0
         self.forward_token_counts: list[int] = []
+        # Whether the forward passes ran through cls_logits, for FLOP counts.
+        self.last_layer_first_token_only = False
         self._cache: dict[str, np.ndarray] = {}
         self._prefetched: set[str] = set()
 
@@ -120,7 +125,11 @@ class DynamicPaddingWrapper(textattack.models.wrappers.ModelWrapper):
         else:
             encoded = {key: value.to(self.device) for key, value in encoded.items()}
         started = time.perf_counter()
-        logits = self.model(**encoded).logits.float().cpu().numpy()
+        self.last_layer_first_token_only = supports_cls_logits(self.model)
+        if self.last_layer_first_token_only:
+            logits = cls_logits(self.model, encoded).float().cpu().numpy()
+        else:
+            logits = self.model(**encoded).logits.float().cpu().numpy()
         self.forward_seconds += time.perf_counter() - started
         return logits
 

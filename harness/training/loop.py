@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from harness.cls_forward import cls_logits, supports_cls_logits
 from harness.perf import autocast
 from harness.tasks.base import LabeledTexts
 from harness.training.heads import collate, encode_texts
@@ -218,7 +219,8 @@ def predict(
     """Return the predicted label id of each text, in input order, and the examples per second.
 
     Runs in eval mode under ``torch.inference_mode()``, in bf16 autocast when ``precision``
-    is ``bf16``, and restores the model's previous training mode afterwards.
+    is ``bf16``, and restores the model's previous training mode afterwards. BERT
+    classifiers skip the last layer's work on tokens the head ignores (``cls_logits``).
     """
     started = time.perf_counter()
     features = encode_texts(tokenizer, texts, max_length)
@@ -231,7 +233,8 @@ def predict(
             for indices in tqdm(batches, desc="predict", unit="batch", disable=not progress, leave=False):
                 batch = collate(tokenizer, [features[index] for index in indices])
                 batch.pop("example_index")
-                logits = model(**_to_device(batch, device)).logits
+                inputs = _to_device(batch, device)
+                logits = cls_logits(model, inputs) if supports_cls_logits(model) else model(**inputs).logits
                 predictions[indices] = logits.argmax(dim=-1).cpu().numpy()
     finally:
         model.train(was_training)

@@ -87,3 +87,25 @@ def test_attack_bf16_runs_and_reports_model_work(classifier, tokenizer, examples
     assert len(records) == len(examples)
     assert summary.model_forward_seconds > 0
     assert summary.model_gflop > 0
+
+
+def test_cls_logits_match_full_forward(classifier, tokenizer, examples):
+    from harness.cls_forward import cls_logits, supports_cls_logits
+
+    assert supports_cls_logits(classifier)
+    for texts in (list(examples.texts[:1]), list(examples.texts)):
+        encoded = dict(tokenizer(texts, padding=True, return_tensors="pt"))
+        with torch.inference_mode():
+            full = classifier(**encoded).logits
+            first_token = cls_logits(classifier, encoded)
+        torch.testing.assert_close(first_token, full, atol=1e-5, rtol=0)
+
+
+def test_cls_logits_not_used_in_training_mode(classifier):
+    from harness.cls_forward import supports_cls_logits
+
+    classifier.train()
+    try:
+        assert not supports_cls_logits(classifier)
+    finally:
+        classifier.eval()
