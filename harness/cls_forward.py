@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 
 def supports_cls_logits(model: torch.nn.Module) -> bool:
-    """Tell whether ``cls_logits`` computes the same logits as ``model(...)`` for this model in eval mode."""
+    """Tell whether ``cls_logits`` applies: a BERT sequence classifier in eval mode with sdpa attention and absolute positions."""
     from transformers import BertForSequenceClassification
 
     config = model.config
@@ -32,7 +32,6 @@ def supports_cls_logits(model: torch.nn.Module) -> bool:
         and not config.is_decoder
         and not getattr(config, "add_cross_attention", False)
         and getattr(model.bert, "pooler", None) is not None
-        and config.problem_type in (None, "single_label_classification", "multi_label_classification")
     )
 
 
