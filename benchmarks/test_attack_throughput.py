@@ -186,4 +186,7 @@ def test_deepwordbug_throughput(benchmark):
         f"bf16 autocast: {bf16_summary.examples_per_second:.3f} examples/s, "
         f"outcome or text differs from fp32 on {bf16_differences:.0%} of examples"
     )
-    assert speedup >= MIN_SPEEDUP
+    if DEVICE == "cpu":
+        # NOTE: no floor on CUDA yet. There the search's Python work, not the model, may set
+        # both paths' pace, and no GPU run has measured it.
+        assert speedup >= MIN_SPEEDUP
