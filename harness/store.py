@@ -19,10 +19,11 @@ from harness.faults import fault_point
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-# Versions that this code upgrades in place. Version 2 only added example_validity, which
-# _SCHEMA creates when it is missing, so a version 1 store needs no other change.
-_UPGRADABLE_VERSIONS = {"1"}
+SCHEMA_VERSION = 3
+# Versions that this code upgrades in place. Version 2 added example_validity and version 3
+# unit_resources; _SCHEMA creates both when they are missing, so older stores need no other
+# change, and their units keep no resource rows (peak memory shows as not measured).
+_UPGRADABLE_VERSIONS = {"1", "2"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,6 +99,11 @@ CREATE TABLE IF NOT EXISTS example_validity (
     fluency_scorer TEXT,
     PRIMARY KEY (unit_key, idx),
     FOREIGN KEY (unit_key, idx) REFERENCES attack_examples(unit_key, idx) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS unit_resources (
+    key TEXT PRIMARY KEY REFERENCES units(key) ON DELETE CASCADE,
+    peak_rss_bytes INTEGER,
+    peak_gpu_bytes INTEGER
 );
 """
 
@@ -228,6 +234,12 @@ class Store:
             return self._conn.execute(query + " ORDER BY e.unit_key, e.idx").fetchall()
         return self._conn.execute(query + " AND e.unit_key = ? ORDER BY e.idx", (unit_key,)).fetchall()
 
+    def unit_resources(self) -> dict[str, sqlite3.Row]:
+        """Return the peak memory of each unit that has it, by unit key; empty for a store from before schema version 3."""
+        if not self._has_table("unit_resources"):
+            return {}
+        return {row["key"]: row for row in self._conn.execute("SELECT * FROM unit_resources")}
+
     def _has_table(self, name: str) -> bool:
         return self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
@@ -246,9 +258,12 @@ class Store:
                 scores,
             )
 
-    def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
+    def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str,
+                     wall_seconds: float, resources: dict[str, int | None] | None = None) -> None:
+        """Write a finished training unit; ``resources`` holds ``peak_rss_bytes`` and ``peak_gpu_bytes`` when measured."""
         with self._transaction():
             self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
+            self._insert_resources(unit.key, resources)
             self._conn.execute(
                 "INSERT INTO train_metrics (key, clean_accuracy, clean_macro_f1, train_examples, test_examples, train_seconds,"
                 " train_examples_per_second, eval_examples_per_second, final_loss, checkpoint)"
@@ -258,9 +273,12 @@ class Store:
             )
 
     def record_attack(self, unit: UnitIdentity, metrics: dict[str, Any], examples: Sequence[dict[str, Any]], *,
-                      manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
+                      manifest: dict[str, Any], finished_at: str, wall_seconds: float,
+                      resources: dict[str, int | None] | None = None) -> None:
+        """Write a finished attack unit and its examples; ``resources`` as in ``record_train``."""
         with self._transaction():
             self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
+            self._insert_resources(unit.key, resources)
             self._conn.execute(
                 "INSERT INTO attack_metrics (key, attacked, skipped, succeeded, failed, robust_accuracy, attack_success_rate,"
                 " mean_perturbed_word_fraction, mean_model_evaluations, mean_queries, attack_seconds, attack_examples_per_second)"
@@ -279,6 +297,14 @@ class Store:
     def record_failure(self, unit: UnitIdentity, error: str, *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
         with self._transaction():
             self._insert_unit(unit, "failed", error, manifest, finished_at, wall_seconds)
+
+    def _insert_resources(self, key: str, resources: dict[str, int | None] | None) -> None:
+        if resources is None:
+            return
+        self._conn.execute(
+            "INSERT INTO unit_resources (key, peak_rss_bytes, peak_gpu_bytes) VALUES (?, ?, ?)",
+            (key, resources.get("peak_rss_bytes"), resources.get("peak_gpu_bytes")),
+        )
 
     def _insert_unit(self, unit: UnitIdentity, status: str, error: str | None, manifest: dict[str, Any],
                      finished_at: str, wall_seconds: float) -> None:

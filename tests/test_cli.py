@@ -76,6 +76,9 @@ def test_run_end_to_end_and_rerun_reuses(tmp_path, sentiment_csv):
         assert unit["robust_accuracy"] == pytest.approx(unit["failed"] / 4)
         # Counting only valid attacks can only raise robust accuracy, up to the share not skipped.
         assert unit["robust_accuracy"] <= unit["robust_accuracy_valid"] <= (4 - unit["skipped"]) / 4
+        assert unit["train_peak_rss_bytes"] > 2**20
+        assert unit["attack_peak_rss_bytes"] > 2**20
+        assert unit["train_peak_gpu_bytes"] is None
     if any(unit["succeeded"] for unit in units):
         assert "validity: scored" in first.stdout
     html = (out / "leaderboard.html").read_text(encoding="utf-8")

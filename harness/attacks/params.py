@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,3 +16,6 @@ class AttackBudget(BaseModel):
     query_budget: int = Field(2000, ge=1, description="maximum model queries per attacked example")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed choosing the attacked examples from the test split")
     batch_size: int = Field(64, ge=1, description="texts per model forward pass during attacks")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="numeric precision of the attacked model: fp32, or bf16 autocast (slower on CPUs without native bf16)"
+    )

@@ -17,7 +17,8 @@ from typing import Any
 from harness.suite import FileData, Suite
 
 # Bump when a change to training or attack code changes stored results.
-KEY_VERSION = 1
+# Version 2: training uses the fused AdamW kernel, whose rounding differs from the loop's.
+KEY_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,14 @@ def unit_key(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
 
 
+def _settings_config(settings: Any) -> dict[str, Any]:
+    """Dump training or attack settings for a key; the default fp32 precision is left out, so keys from before the option stay valid."""
+    config = settings.model_dump(mode="json")
+    if config.get("precision") == "fp32":
+        del config["precision"]
+    return config
+
+
 def _data_config(suite: Suite, task_name: str) -> dict[str, Any]:
     data = suite.tasks[task_name].data
     config = data.model_dump(mode="json")
@@ -126,7 +135,7 @@ def build_plan(suite: Suite) -> Plan:
             "task": {"type": suite.tasks[task].type, "data": _data_config(suite, task)},
             "model": _model_config(suite, model),
             "variant": {"kind": kind, "params": params.model_dump(mode="json")},
-            "training": suite.training.model_dump(mode="json"),
+            "training": _settings_config(suite.training),
             "seed": seed,
             "teacher": teacher_key,
         }
@@ -149,7 +158,7 @@ def build_plan(suite: Suite) -> Plan:
                             "unit": "attack",
                             "train": trained.key,
                             "attack": attack,
-                            "budget": suite.attack.model_dump(mode="json"),
+                            "budget": _settings_config(suite.attack),
                             "max_length": suite.training.max_length,
                             # Attacked texts are cut to the max_length tokens the model reads.
                             "text_window": "max_length",

@@ -11,6 +11,7 @@ from pathlib import Path
 from harness import catalog
 from harness.execution.manifest import build_manifest, utc_now
 from harness.execution.plan import AttackUnit, TrainUnit
+from harness.perf import PeakMemory
 from harness.store import Store, UnitIdentity
 from harness.suite import Suite
 from harness.tasks.base import LabeledTexts, Splits
@@ -90,13 +91,15 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     objective = catalog.VARIANTS.get(kind)(params, teacher=teacher)
     model.to(device)
     logger.info("training %s/%s/%s seed %d (unit %s)", unit.task, unit.model, unit.variant, unit.seed, unit.key)
-    stats = train(model, tokenizer, splits.train, suite.training, objective, seed=unit.seed, device=device, progress=context.progress)
+    with PeakMemory() as memory:
+        stats = train(model, tokenizer, splits.train, suite.training, objective, seed=unit.seed, device=device, progress=context.progress)
+        predictions, eval_rate = predict(model, tokenizer, splits.test.texts, batch_size=suite.training.eval_batch_size,
+                                         max_length=suite.training.max_length, device=device, progress=context.progress,
+                                         precision=suite.training.precision)
     if not math.isfinite(stats.final_loss):
         raise FloatingPointError(
             f"training loss became {stats.final_loss} (diverged); lower the learning rate or the variant's loss weights"
         )
-    predictions, eval_rate = predict(model, tokenizer, splits.test.texts, batch_size=suite.training.eval_batch_size,
-                                     max_length=suite.training.max_length, device=device, progress=context.progress)
     clean = context.task(unit.task).metrics(splits.test.labels, predictions.tolist())
     checkpoint = context.checkpoint_dir(unit.key)
     save_checkpoint(model, tokenizer, checkpoint)
@@ -109,7 +112,8 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     }
     logger.info("trained %s/%s: clean accuracy %.3f, macro-F1 %.3f", unit.model, unit.variant, clean["accuracy"], clean["macro_f1"])
     context.store.record_train(identity(context, unit), metrics, manifest=build_manifest(seed=unit.seed, device=context.device),
-                               finished_at=utc_now(), wall_seconds=time.perf_counter() - started)
+                               finished_at=utc_now(), wall_seconds=time.perf_counter() - started,
+                               resources=asdict(memory.peaks))
 
 
 def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
@@ -129,9 +133,10 @@ def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
     splits, _ = context.splits(unit.task)
     examples = attacked_examples(splits.test, suite.attack.examples, suite.attack.seed)
     logger.info("attacking %s/%s with %s on %d examples (unit %s)", unit.model, unit.variant, unit.attack, len(examples), unit.key)
-    records, summary = run_attack(model, tokenizer, unit.attack, examples, query_budget=suite.attack.query_budget,
-                                  batch_size=suite.attack.batch_size, max_length=suite.training.max_length,
-                                  device=device, progress=context.progress)
+    with PeakMemory() as memory:
+        records, summary = run_attack(model, tokenizer, unit.attack, examples, query_budget=suite.attack.query_budget,
+                                      batch_size=suite.attack.batch_size, max_length=suite.training.max_length,
+                                      device=device, progress=context.progress, precision=suite.attack.precision)
     metrics = {
         "attacked": summary.attacked, "skipped": summary.skipped, "succeeded": summary.succeeded, "failed": summary.failed,
         "robust_accuracy": summary.robust_accuracy, "attack_success_rate": summary.attack_success_rate,
@@ -147,4 +152,5 @@ def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
     logger.info("attacked %s/%s with %s: robust accuracy %.3f, success rate %.3f", unit.model, unit.variant, unit.attack,
                 summary.robust_accuracy, summary.attack_success_rate)
     context.store.record_attack(identity(context, unit), metrics, rows, manifest=build_manifest(seed=unit.seed, device=context.device),
-                                finished_at=utc_now(), wall_seconds=time.perf_counter() - started)
+                                finished_at=utc_now(), wall_seconds=time.perf_counter() - started,
+                                resources=asdict(memory.peaks))

@@ -204,6 +204,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["percent"] = _format_percent
     environment.filters["number"] = _format_number
+    environment.filters["mebibytes"] = _format_mebibytes
     environment.filters["sort_value"] = _sort_value
     environment.filters["interval"] = format_interval
     environment.filters["points"] = format_points
@@ -225,6 +226,10 @@ def _format_percent(value: float | None) -> str:
 def _format_number(value: float | int | None, digits: int) -> str:
     value = finite_or_none(value)
     return _EMPTY_CELL if value is None else f"{value:,.{digits}f}"
+
+
+def _format_mebibytes(value: int | None) -> str:
+    return _EMPTY_CELL if value is None else f"{value / 2**20:,.0f}"
 
 
 def _sort_value(value: float | int | None) -> str:

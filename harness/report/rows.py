@@ -56,6 +56,13 @@ class LeaderboardRow:
     valid_attack_share: float | None = None
     mean_similarity: float | None = None
     mean_perplexity_ratio: float | None = None
+    # Peak memory in bytes of the training unit and of the attack unit: resident set size of
+    # the process, and CUDA memory allocated by torch. None when not measured (off CUDA for
+    # the GPU figures, and units stored before schema version 3).
+    train_peak_rss_bytes: int | None = None
+    train_peak_gpu_bytes: int | None = None
+    attack_peak_rss_bytes: int | None = None
+    attack_peak_gpu_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

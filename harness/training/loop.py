@@ -19,7 +19,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from harness.cls_forward import cls_logits, supports_cls_logits
 from harness.faults import fault_point
+from harness.perf import autocast
 from harness.tasks.base import LabeledTexts
 from harness.training.heads import collate, encode_texts
 from harness.training.params import TrainingParams
@@ -155,7 +157,12 @@ def train(
 
     objective.configure_model(model)
     model.to(device)
-    optimizer = torch.optim.AdamW(parameter_groups(model, objective.weight_decay(params.weight_decay)), lr=params.learning_rate)
+    # The fused AdamW kernel updates all parameters in one pass. On CPU, where torch's default is
+    # a loop over parameters, it cut clip and step of a 3-layer MiniLM (batch 32) from 0.43 s to
+    # 0.09 s. Its rounding differs from the loop's (by about 1e-7 after five steps).
+    fused = device.type in ("cpu", "cuda")
+    optimizer = torch.optim.AdamW(parameter_groups(model, objective.weight_decay(params.weight_decay)), lr=params.learning_rate,
+                                  fused=fused or None)
     planned_steps = sum(
         math.ceil(objective.planned_epoch_size(epoch, len(data)) / params.batch_size) for epoch in range(params.epochs)
     )
@@ -210,11 +217,13 @@ def predict(
     max_length: int,
     device: torch.device,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, float]:
     """Return the predicted label id of each text, in input order, and the examples per second.
 
-    Runs in eval mode under ``torch.inference_mode()`` and restores the model's previous
-    training mode afterwards.
+    Runs in eval mode under ``torch.inference_mode()``, in bf16 autocast when ``precision``
+    is ``bf16``, and restores the model's previous training mode afterwards. BERT
+    classifiers skip the last layer's work on tokens the head ignores (``cls_logits``).
     """
     started = time.perf_counter()
     features = encode_texts(tokenizer, texts, max_length)
@@ -223,11 +232,12 @@ def predict(
     model.eval()
     try:
         batches = list(_prediction_batches([len(feature["input_ids"]) for feature in features], batch_size))
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             for indices in tqdm(batches, desc="predict", unit="batch", disable=not progress, leave=False):
                 batch = collate(tokenizer, [features[index] for index in indices])
                 batch.pop("example_index")
-                logits = model(**_to_device(batch, device)).logits
+                inputs = _to_device(batch, device)
+                logits = cls_logits(model, inputs) if supports_cls_logits(model) else model(**inputs).logits
                 predictions[indices] = logits.argmax(dim=-1).cpu().numpy()
     finally:
         model.train(was_training)

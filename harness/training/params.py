@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,3 +20,6 @@ class TrainingParams(BaseModel):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay; the reg variant sets its own")
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(128, ge=8, le=4096, description="tokens per text after truncation")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="numeric precision of clean evaluation: fp32, or bf16 autocast (slower on CPUs without native bf16)"
+    )
