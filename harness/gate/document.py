@@ -179,6 +179,9 @@ def write_baseline(run_dir: Path, path: Path) -> Snapshot:
     Raises:
         RsbenchError: the run has no units, a unit failed, or ``path`` cannot be written.
     """
+    from harness.gate.outputs import check_output_paths
+
+    check_output_paths({"-o": path}, {"the results database of the run": Path(run_dir) / RESULTS_FILE})
     snapshot = snapshot_from_run(run_dir)
     if not snapshot.units:
         raise RsbenchError(f"{run_dir}: the results database contains no units. Run the suite with `rsbench run` first.")
