@@ -146,12 +146,18 @@ class UnitResources(_Strict):
     memory: ByteSize | None = Field(None, description="memory reserved, in bytes or with a unit such as 4GiB")
 
 
+# Upper bound of worker processes and of torch threads per process. It catches typos such as
+# 10000000: multiprocessing and torch take these counts as C integers and fail on larger
+# ones with an OverflowError, and a pool that large would exhaust the process table first.
+MAX_PARALLELISM = 4096
+
+
 class ExecutorSpec(_Strict):
     """The executor and its settings. Which settings an executor accepts is its ``settings`` entry in the catalog."""
 
     name: str = Field("local", description="an executor from `rsbench list executors`")
-    workers: int = Field(1, ge=1, description="local: worker processes; 1 runs units in the rsbench process")
-    threads_per_worker: int | None = Field(None, ge=1, description="local: torch threads of each worker process")
+    workers: int = Field(1, ge=1, le=MAX_PARALLELISM, description="local: worker processes; 1 runs units in the rsbench process")
+    threads_per_worker: int | None = Field(None, ge=1, le=MAX_PARALLELISM, description="local: torch threads of each worker process")
     address: str | None = Field(None, description="ray: address of a running cluster, e.g. auto or ray://head:10001")
     storage: str | None = Field(None, description="ray: folder or fsspec URL for checkpoints that every worker reaches")
     resources: dict[Literal["train", "attack"], UnitResources] = Field(
