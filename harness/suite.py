@@ -129,12 +129,18 @@ class GateSpec(_Strict):
     resamples: int = Field(9999, ge=100, le=1_000_000, description="bootstrap resamples per interval")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the bootstrap resampling")
 
-    @field_validator("tolerances")
+    # Runs before type validation, which would turn true into the tolerance 1.0 (any drop allowed).
+    @field_validator("tolerances", mode="before")
     @classmethod
-    def _valid_tolerances(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+    def _valid_tolerances(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
         for metric, tolerance in value.items():
             check_metric_name(metric)
-            parse_tolerance(tolerance)
+            try:
+                parse_tolerance(tolerance)
+            except ValueError as exc:
+                raise ValueError(f"{metric}: {exc}") from None
         return value
 
 
