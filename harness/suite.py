@@ -129,12 +129,18 @@ class GateSpec(_Strict):
     resamples: int = Field(9999, ge=100, le=1_000_000, description="bootstrap resamples per interval")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the bootstrap resampling")
 
-    @field_validator("tolerances")
+    # Runs before type validation, which would turn true into the tolerance 1.0 (any drop allowed).
+    @field_validator("tolerances", mode="before")
     @classmethod
-    def _valid_tolerances(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+    def _valid_tolerances(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
         for metric, tolerance in value.items():
             check_metric_name(metric)
-            parse_tolerance(tolerance)
+            try:
+                parse_tolerance(tolerance)
+            except ValueError as exc:
+                raise ValueError(f"{metric}: {exc}") from None
         return value
 
 
@@ -146,12 +152,18 @@ class UnitResources(_Strict):
     memory: ByteSize | None = Field(None, description="memory reserved, in bytes or with a unit such as 4GiB")
 
 
+# Upper bound of worker processes and of torch threads per process. It catches typos such as
+# 10000000: multiprocessing and torch take these counts as C integers and fail on larger
+# ones with an OverflowError, and a pool that large would exhaust the process table first.
+MAX_PARALLELISM = 4096
+
+
 class ExecutorSpec(_Strict):
     """The executor and its settings. Which settings an executor accepts is its ``settings`` entry in the catalog."""
 
     name: str = Field("local", description="an executor from `rsbench list executors`")
-    workers: int = Field(1, ge=1, description="local: worker processes; 1 runs units in the rsbench process")
-    threads_per_worker: int | None = Field(None, ge=1, description="local: torch threads of each worker process")
+    workers: int = Field(1, ge=1, le=MAX_PARALLELISM, description="local: worker processes; 1 runs units in the rsbench process")
+    threads_per_worker: int | None = Field(None, ge=1, le=MAX_PARALLELISM, description="local: torch threads of each worker process")
     address: str | None = Field(None, description="ray: address of a running cluster, e.g. auto or ray://head:10001")
     storage: str | None = Field(None, description="ray: folder or fsspec URL for checkpoints that every worker reaches")
     resources: dict[Literal["train", "attack"], UnitResources] = Field(

@@ -32,8 +32,14 @@ def add_parser(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from harness.gate.compare import compare_snapshots
     from harness.gate.document import load_snapshot_file, snapshot_from_run
-    from harness.gate.outputs import render_json, render_junit, render_markdown, render_table, write_output
+    from harness.gate.document import RESULTS_FILE
+    from harness.gate.outputs import check_output_paths, render_json, render_junit, render_markdown, render_table, write_output
 
+    check_output_paths(
+        {"--markdown": args.markdown, "--junit": args.junit, "--json": args.json},
+        {"the results database of the run": args.run_dir / RESULTS_FILE, "the --baseline file": args.baseline,
+         "the --suite file": args.suite},
+    )
     settings = gate_settings(args)
     baseline = load_snapshot_file(args.baseline)
     current = snapshot_from_run(args.run_dir)
@@ -76,11 +82,11 @@ def gate_settings(args: argparse.Namespace):
             raise RsbenchError(f"--confidence {args.confidence}: must lie between 0 and 1, such as 0.95.")
         confidence = args.confidence
     if args.resamples is not None:
-        if args.resamples < 100:
-            raise RsbenchError(f"--resamples {args.resamples}: must be at least 100; the default is 9999.")
+        if not 100 <= args.resamples <= 1_000_000:
+            raise RsbenchError(f"--resamples {args.resamples}: must be between 100 and 1000000; the default is 9999.")
         resamples = args.resamples
     if args.seed is not None:
-        if args.seed < 0:
-            raise RsbenchError(f"--seed {args.seed}: must be 0 or more.")
+        if not 0 <= args.seed <= 2**32 - 1:
+            raise RsbenchError(f"--seed {args.seed}: must be between 0 and 4294967295; the default is 0.")
         seed = args.seed
     return GateSettings(tolerances=tolerances, confidence=confidence, resamples=resamples, seed=seed)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from harness import catalog
 from harness.errors import RsbenchError, UnitFailedError, as_storage_error
-from harness.suite import ExecutorSpec, check_executor_settings, load_suite
+from harness.suite import MAX_PARALLELISM, ExecutorSpec, check_executor_settings, load_suite
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +134,8 @@ def executor_spec(suite_spec: ExecutorSpec, args: argparse.Namespace) -> Executo
     settings = suite_spec.model_dump(exclude_unset=True, exclude={"name"}) if name == suite_spec.name else {}
     settings.update(overrides)
     if args.threads is not None:
-        if args.threads < 1:
-            raise RsbenchError(f"--threads {args.threads}: must be at least 1.")
+        if not 1 <= args.threads <= MAX_PARALLELISM:
+            raise RsbenchError(f"--threads {args.threads}: must be between 1 and {MAX_PARALLELISM}.")
         if "threads_per_worker" in catalog.EXECUTORS.entry(name).meta("settings", ()):
             settings["threads_per_worker"] = args.threads
     try:

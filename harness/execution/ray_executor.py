@@ -33,6 +33,7 @@ class RayExecutor:
 
     def run(self, plan: Plan, context: RunContext, *, retry_failed: bool = False) -> RunSummary:
         storage = CheckpointStorage(context.out_dir, self.spec.storage)
+        storage.check_reachable()  # before Ray starts, which takes seconds
         backend = RayBackend(self.spec, context, storage)
 
         def artifacts_present(unit: Unit) -> bool:
@@ -84,8 +85,6 @@ class RayBackend:
                     "Start the cluster (`ray start --head`) or correct the address."
                 ) from None
             self._started_here = True
-        if not storage.is_output_folder:
-            storage.has_checkpoint("checkpoints/probe")  # fails early on a missing fsspec backend
         setup = WorkerSetup(suite=context.suite, splits=context._splits, out_dir=storage.out_dir,
                             storage_url=storage.url, progress=False, log_level=logging.getLogger().getEffectiveLevel())
         self._setup = ray.put(setup)

@@ -47,6 +47,23 @@ class CheckpointStorage:
         self._filesystem()
         return f"{self._root}/{relative}"
 
+    def check_reachable(self) -> None:
+        """Look up a path in the storage, so that a bad URL fails before any unit runs.
+
+        Raises:
+            RsbenchError: naming the URL, when its file system is missing or the lookup fails
+                (unreachable host, refused login, a URL that is not a folder).
+        """
+        if self.is_output_folder:
+            return
+        try:
+            self.has_checkpoint("checkpoints/probe")
+        except (OSError, ValueError) as exc:
+            raise RsbenchError(
+                f"executor.storage {self.url!r}: cannot reach the checkpoint storage ({type(exc).__name__}: {exc}). "
+                "Give a folder or an fsspec URL of a folder that the driver and every worker can write."
+            ) from None
+
     def has_checkpoint(self, relative: str | Path) -> bool:
         """Tell whether the checkpoint at ``relative`` has its weights file."""
         relative = Path(relative).as_posix()

@@ -15,13 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import RsbenchError
 from harness.gate.snapshot import OUTCOMES_FIELD, collect_example_outcomes, write_json_atomically
+from harness.gate.tolerance import GATED_METRICS
 from harness.store import Store
 
 BASELINE_FORMAT = "rsbench-baseline"
@@ -68,6 +70,20 @@ class SnapshotUnit(_Record):
     error: str | None = None
     metrics: dict[str, int | float | None]
     example_outcomes: list[ExampleOutcome] | None = None
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _gated_metrics_are_fractions(cls, metrics: Any) -> Any:
+        # The gate compares these values with tolerances on a [0, 1] scale; a value outside
+        # it, or an integer too large for a float, would pass or fail every comparison.
+        # Runs before type validation, which would turn true and false into 1 and 0.
+        if not isinstance(metrics, dict):
+            return metrics
+        for name in GATED_METRICS:
+            value = metrics.get(name)
+            if isinstance(value, bool) or (isinstance(value, (int, float)) and not 0 <= value <= 1):
+                raise ValueError(f"{name} must be null or a number in [0, 1], got {reprlib.repr(value)}")
+        return metrics
 
     @property
     def identity(self) -> tuple[str, str, str, str | None, int]:
@@ -163,6 +179,9 @@ def write_baseline(run_dir: Path, path: Path) -> Snapshot:
     Raises:
         RsbenchError: the run has no units, a unit failed, or ``path`` cannot be written.
     """
+    from harness.gate.outputs import check_output_paths
+
+    check_output_paths({"-o": path}, {"the results database of the run": Path(run_dir) / RESULTS_FILE})
     snapshot = snapshot_from_run(run_dir)
     if not snapshot.units:
         raise RsbenchError(f"{run_dir}: the results database contains no units. Run the suite with `rsbench run` first.")
@@ -196,6 +215,8 @@ def load_snapshot_file(path: Path) -> Snapshot:
             or does not match the schema. The message names the file, the field and the fix.
     """
     path = Path(path)
+    if path.is_dir():
+        raise RsbenchError(f"--baseline {path}: is a folder. Pass a baseline file such as baseline.json, or a run's leaderboard.json.")
     if not path.is_file():
         raise RsbenchError(f"--baseline {path}: file not found. Write one with `rsbench baseline RUN_DIR -o {path}`.")
     try:
@@ -206,6 +227,13 @@ def load_snapshot_file(path: Path) -> Snapshot:
         raise RsbenchError(
             f"--baseline {path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
             "Restore the file or write it again with `rsbench baseline`."
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        # json raises ValueError for an integer of more than 4300 digits and RecursionError
+        # for arrays or objects nested deeper than the interpreter's recursion limit.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise RsbenchError(
+            f"--baseline {path}: cannot be parsed as JSON ({reason}). Restore the file or write it again with `rsbench baseline`."
         ) from None
     if not isinstance(payload, dict):
         raise RsbenchError(f"--baseline {path}: expected a JSON object, got {type(payload).__name__}. Pass a baseline file or a leaderboard.json.")

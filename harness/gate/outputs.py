@@ -185,3 +185,27 @@ def write_output(path: Path, content: str | bytes, option: str) -> None:
             path.write_text(content, encoding="utf-8")
     except OSError as exc:
         raise RsbenchError(f"{option} {path}: cannot write the file ({exc.strerror or exc}). Choose a writable path.") from None
+
+
+def check_output_paths(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
+    """Check that no output file would overwrite an input file or another output.
+
+    ``outputs`` and ``inputs`` map an option or a description, such as ``--junit`` or
+    ``the results database``, to its path (None when not given).
+
+    Raises:
+        RsbenchError: naming both paths, when an output is an input file or two outputs are one file.
+    """
+    seen: dict[Path, str] = {}
+    for description, path in inputs.items():
+        if path is not None:
+            seen[Path(path).resolve()] = description
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise RsbenchError(
+                f"{option} {path}: is {seen[resolved]}, which this command would overwrite. Choose another output file."
+            )
+        seen[resolved] = f"the output of {option}"

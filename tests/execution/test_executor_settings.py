@@ -82,6 +82,8 @@ def test_ray_rejects_workers(sentiment_csv):
 
 @pytest.mark.parametrize(("executor", "field"), [
     ({"name": "local", "workers": 0}, "executor.workers: invalid value 0"),
+    ({"name": "local", "workers": 10**23}, "executor.workers: invalid value 100000000000000000000000: Input should be less than or equal to 4096"),
+    ({"name": "local", "threads_per_worker": 5000}, "executor.threads_per_worker: invalid value 5000"),
     ({"name": "ray", "resources": {"trian": {"cpus": 1}}}, "executor.resources.trian"),
     ({"name": "ray", "resources": {"train": {"cpus": 0}}}, "executor.resources.train.cpus: invalid value 0"),
     ({"name": "ray", "resources": {"train": {"memory": "lots"}}}, "executor.resources.train.memory: invalid value 'lots'"),
@@ -137,6 +139,18 @@ def test_cli_bad_workers_named():
     with pytest.raises(RsbenchError) as caught:
         executor_spec(ExecutorSpec(), _args(workers=0))
     assert str(caught.value).startswith("--workers 0: Input should be greater than or equal to 1")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"workers": 10**23}, "--workers 100000000000000000000000: Input should be less than or equal to 4096."),
+    ({"threads": 10**23}, "--threads 100000000000000000000000: must be between 1 and 4096."),
+    ({"executor": "ray", "threads": 0}, "--threads 0: must be between 1 and 4096."),
+])
+def test_cli_huge_parallelism_rejected(flags, message):
+    # Unbounded, these counts reach multiprocessing and torch and fail there with an OverflowError.
+    with pytest.raises(RsbenchError) as caught:
+        executor_spec(ExecutorSpec(), _args(**flags))
+    assert str(caught.value) == message
 
 
 def test_list_executors_imports_neither_ray_nor_torch():

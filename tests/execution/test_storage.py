@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import RsbenchError
 from harness.execution.storage import CheckpointStorage
 
 
@@ -54,3 +55,18 @@ def test_url_storage_replaces_partial_download(tmp_path):
     (stale / "config.json").write_text("truncated", encoding="utf-8")
     folder = storage.download("checkpoints/k", tmp_path / "staging")
     assert (folder / "config.json").read_text(encoding="utf-8") == '{"a": 1}'
+
+
+def test_unreachable_storage_named(tmp_path):
+    # zip:// opens its target as an archive, and the current folder is not one.
+    storage = CheckpointStorage(tmp_path, "zip://x")
+    with pytest.raises(RsbenchError) as caught:
+        storage.check_reachable()
+    message = str(caught.value)
+    assert message.startswith("executor.storage 'zip://x': cannot reach the checkpoint storage (IsADirectoryError: ")
+    assert message.endswith("Give a folder or an fsspec URL of a folder that the driver and every worker can write.")
+
+
+def test_reachable_storage_passes(tmp_path):
+    CheckpointStorage(tmp_path, f"file://{tmp_path}/store").check_reachable()
+    CheckpointStorage(tmp_path).check_reachable()

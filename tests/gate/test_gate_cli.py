@@ -196,7 +196,9 @@ def test_compare_units_that_do_not_match_exits_2(runs, tmp_path, capsys):
     (["--tolerance", "robustness=0.1"], "unknown gated metric 'robustness'"),
     (["--tolerance", "robust_accuracy=-1"], "must be a finite number of at least 0"),
     (["--confidence", "95"], "--confidence 95.0: must lie between 0 and 1"),
-    (["--resamples", "10"], "--resamples 10: must be at least 100"),
+    (["--resamples", "10"], "--resamples 10: must be between 100 and 1000000"),
+    (["--resamples", "100000000000"], "--resamples 100000000000: must be between 100 and 1000000"),
+    (["--seed", "4294967296"], "--seed 4294967296: must be between 0 and 4294967295"),
 ])
 def test_compare_bad_options_exit_2(runs, capsys, option, expected):
     good, _, baseline = runs

@@ -98,6 +98,9 @@ def test_suite_without_gate_gets_defaults():
     ({"tolerances": {"robust_acuracy": 0.02}}, "Did you mean 'robust_accuracy'"),
     ({"tolerances": {"robust_accuracy": "five"}}, "invalid tolerance 'five'"),
     ({"tolerances": {"robust_accuracy": 3}}, "Write 0.03 for a drop of 3 points, or 3%"),
+    ({"tolerances": {"robust_accuracy": "five"}}, "robust_accuracy: invalid tolerance 'five'"),
+    ({"tolerances": {"robust_accuracy": True}}, "robust_accuracy: invalid tolerance True"),
+    ({"tolerances": {"attack_success_rate": None}}, "attack_success_rate: invalid tolerance None"),
     ({"confidence": 1.5}, "gate.confidence: invalid value 1.5"),
     ({"tolerance": {}}, "gate.tolerance: unknown field. Did you mean 'tolerances'?"),
 ])
