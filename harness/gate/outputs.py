@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.errors import RsbenchError
 from harness.gate.compare import Comparison, MetricResult, UnitResult
+from harness.report.views import visible_text
 
 _EMPTY = "-"
 # Characters that XML 1.0 does not allow, even escaped: most C0 controls, surrogates, U+FFFE and U+FFFF.
@@ -62,11 +63,12 @@ def render_table(comparison: Comparison) -> str:
     """Render the comparison as plain-text tables, one per unit, with the method and a summary line."""
     lines = [f"rsbench compare: run {comparison.current_source} against baseline {comparison.baseline_source}",
              f"Method: {comparison.settings.method()}", ""]
+    # Stored names and errors are arbitrary text, so their escape sequences must not reach the terminal.
     header = ("metric", "direction", "baseline", "run", "change", "tolerance", "interval of change", "verdict")
     for unit in comparison.units:
         status = "REGRESSED" if unit.regressed else "ok"
-        lines.append(f"{unit.label}  [{status}]  unit keys {'match' if unit.keys_match else 'differ'}")
-        lines += [f"  note: {note}" for note in unit_notes(unit)]
+        lines.append(f"{visible_text(unit.label)}  [{status}]  unit keys {'match' if unit.keys_match else 'differ'}")
+        lines += [f"  note: {visible_text(note)}" for note in unit_notes(unit)]
         rows = [header] + [
             (result.metric, format_direction(result), format_value(result.baseline), format_value(result.current),
              format_change(result.change), result.tolerance, format_interval(result), result.verdict)

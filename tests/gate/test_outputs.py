@@ -115,3 +115,12 @@ def test_json_output_round_trips():
     assert robust["verdict"] == "regressed"
     assert robust["interval"]["high"] < 0
     assert robust["direction"] == "higher is better"
+
+
+def test_table_hides_terminal_escapes():
+    table = render_table(_comparison(error="\x1b[2J\x1b]0;owned\x07 cleared \u202eevil"))
+
+    assert "\x1b" not in table
+    assert "\x07" not in table
+    assert "\u202e" not in table
+    assert "cleared <U+202E>evil" in table
