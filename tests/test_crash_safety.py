@@ -32,8 +32,10 @@ RANDOM_KILL_SEED = 20261204
 TRAIN_COLUMNS = ("clean_accuracy", "clean_macro_f1", "final_loss", "train_examples", "test_examples", "checkpoint")
 ATTACK_COLUMNS = ("attacked", "skipped", "succeeded", "failed", "robust_accuracy", "attack_success_rate",
                   "mean_perturbed_word_fraction", "mean_model_evaluations", "mean_queries")
+# Measured per run, so they differ between any two runs: times, rates and peak memory.
 TIMING_FIELDS = ("train_examples_per_second", "eval_examples_per_second", "attack_examples_per_second",
-                 "train_seconds", "attack_seconds")
+                 "train_seconds", "attack_seconds", "train_peak_rss_bytes", "attack_peak_rss_bytes",
+                 "train_peak_gpu_bytes", "attack_peak_gpu_bytes")
 
 
 def write_suite(folder: Path) -> Path:
