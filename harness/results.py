@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harness.errors import RsbenchError, as_storage_error
-from harness.gate.snapshot import add_example_outcomes, collect_example_outcomes
+from harness.gate.snapshot import collect_example_outcomes, example_outcome_fields
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
 from harness.validity.params import ValidityParams, stored_validity_params
@@ -119,12 +119,11 @@ def write_leaderboard(out_dir: Path, suite_name: str | None = None, validity: Va
         examples = collect_examples(store, keys)
         manifest = run_manifest(store, suite_name)
         manifest["validity_thresholds"] = validity.thresholds()
-        outcomes = collect_example_outcomes(store, keys)
+        # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.
+        unit_fields = example_outcome_fields(rows, collect_example_outcomes(store, keys))
     try:
         json_path, html_path = render_leaderboard(out_dir, suite_name=suite_name, rows=rows, examples=examples,
-                                                  manifest=manifest)
-        # Per-example outcomes make the leaderboard usable as a baseline of `rsbench compare`.
-        add_example_outcomes(json_path, outcomes)
+                                                  manifest=manifest, unit_fields=unit_fields)
     except OSError as exc:
         storage_error = as_storage_error(exc, out_dir, "write the leaderboard")
         if storage_error is None:

@@ -260,7 +260,7 @@ class Store:
 
     def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str,
                      wall_seconds: float, resources: dict[str, int | None] | None = None) -> None:
-        """Write a finished training unit; ``resources`` holds ``peak_rss_bytes`` and ``peak_gpu_bytes`` when measured."""
+        """Write a finished training unit; ``resources`` contains ``peak_rss_bytes`` and ``peak_gpu_bytes`` when measured."""
         with self._transaction():
             self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
             self._insert_resources(unit.key, resources)

@@ -101,8 +101,10 @@ def handle(args: argparse.Namespace) -> int:
               " and every unit stored before are kept.", file=sys.stderr)
         print(f"Resume with the same command: {_command_line(args)}", file=sys.stderr)
         return 130
-    kept = f" ({len(summary.kept_failed)} of them failed in an earlier run and were not retried)" if summary.kept_failed else ""
-    print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed{kept}")
+    not_retried = ""
+    if summary.kept_failed:
+        not_retried = f" ({len(summary.kept_failed)} of them failed in an earlier run and were not retried)"
+    print(f"units: {len(summary.computed)} computed, {len(summary.reused)} already stored, {len(summary.failed)} failed{not_retried}")
     if validity_report is not None and validity_report.examples:
         print(f"validity: {validity_report.describe()}")
     print(f"leaderboard: {html_path.resolve()}")

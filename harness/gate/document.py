@@ -74,9 +74,9 @@ class SnapshotUnit(_Record):
     @field_validator("metrics", mode="before")
     @classmethod
     def _gated_metrics_are_fractions(cls, metrics: Any) -> Any:
-        # The gate compares these values with tolerances on a [0, 1] scale; a value outside
+        # The gate compares these values with tolerances on a [0, 1] scale. A value outside
         # it, or an integer too large for a float, would pass or fail every comparison.
-        # Runs before type validation, which would turn true and false into 1 and 0.
+        # This check runs before type validation because that turns true and false into 1 and 0.
         if not isinstance(metrics, dict):
             return metrics
         for name in GATED_METRICS:

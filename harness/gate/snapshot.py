@@ -55,17 +55,16 @@ def collect_example_outcomes(store: Store, keys: set[str] | None = None) -> dict
     return outcomes
 
 
-def add_example_outcomes(json_path: Path, outcomes: Mapping[str, Sequence[dict[str, Any]]]) -> None:
-    """Add ``example_outcomes`` to every unit of a written ``leaderboard.json``.
+def example_outcome_fields(rows: Sequence[Any], outcomes: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Map each leaderboard row's unit key to its ``example_outcomes`` field.
 
     Attack units get their list (empty when none are stored) and units without an attack
-    get null. The file is replaced through a temporary file in the same folder, so a
-    failure leaves the file as the renderer wrote it.
+    get null.
     """
-    payload = json.loads(json_path.read_text(encoding="utf-8"))
-    for unit in payload["units"]:
-        unit[OUTCOMES_FIELD] = list(outcomes.get(unit["unit_key"], [])) if unit.get("attack") else None
-    write_json_atomically(json_path, payload)
+    return {
+        row.unit_key: {OUTCOMES_FIELD: list(outcomes.get(row.unit_key, [])) if row.attack else None}
+        for row in rows
+    }
 
 
 def write_json_atomically(path: Path, payload: Any) -> None:

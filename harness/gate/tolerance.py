@@ -14,7 +14,7 @@ from typing import Literal
 
 from harness.registry import describe_unknown
 
-# How the per-example values of a metric are paired between two runs:
+# Pairing of a metric's per-example values between two runs:
 #   "attacked": every attacked example, with the same index and text in both runs.
 #   "attacked-not-skipped": the attacked examples that neither run skipped. The attack
 #       success rate counts only examples that the model classified correctly.

@@ -56,12 +56,14 @@ def render_leaderboard(
     manifest: Mapping[str, Any],
     samples_per_unit: int = 5,
     generated_at: dt.datetime | None = None,
+    unit_fields: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``leaderboard.json`` and ``leaderboard.html`` into ``out_dir`` and return their paths.
 
     Both files are first written to temporary files in ``out_dir`` and then renamed into
     place, so a failure while rendering or writing leaves any earlier leaderboard intact. ``generated_at`` defaults to
-    the current UTC time; pass it to make the output reproducible.
+    the current UTC time; pass it to make the output reproducible. ``unit_fields`` maps a
+    unit key to extra fields of that unit in ``leaderboard.json``.
 
     Raises:
         ValueError: ``samples_per_unit`` is negative, two rows share a ``unit_key``, or the
@@ -74,7 +76,8 @@ def render_leaderboard(
     timestamp = (generated_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
 
     analysis = analyse(ordered, examples)
-    json_text = leaderboard_json(suite_name, timestamp, manifest, ordered, sections=analysis.to_json())
+    json_text = leaderboard_json(suite_name, timestamp, manifest, ordered, sections=analysis.to_json(),
+                                 unit_fields=unit_fields)
     template = _environment().get_template(_TEMPLATE_NAME)
     context = _html_context(suite_name, timestamp, ordered, examples, manifest, samples_per_unit)
     context.update(_analysis_context(analysis, ordered, examples))
@@ -103,12 +106,14 @@ def render_leaderboard(
 def leaderboard_json(
     suite_name: str, generated_at: str, manifest: Mapping[str, Any],
     rows: Sequence[LeaderboardRow], sections: Mapping[str, Any] | None = None,
+    unit_fields: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """Serialize the leaderboard as JSON text, one unit object per row in the given order.
 
     Every ``LeaderboardRow`` field appears in each unit; None and non-finite floats become
     null, because JSON has no NaN or infinity. ``sections`` adds top-level entries after
     ``units`` (the analysis: methods, unit intervals, aggregates, comparisons).
+    ``unit_fields`` adds fields to the unit with that key, after the row's own fields.
 
     Raises:
         ValueError: a section repeats a top-level key.
@@ -123,6 +128,9 @@ def leaderboard_json(
             for row in rows
         ],
     }
+    for unit in payload["units"]:
+        extra = (unit_fields or {}).get(unit["unit_key"], {})
+        unit.update(_to_json_value(extra, f"unit_fields[{unit['unit_key']!r}]"))
     for name, value in (sections or {}).items():
         if name in payload:
             raise ValueError(f"leaderboard JSON section {name!r} repeats a top-level key; rename the section")

@@ -110,7 +110,7 @@ class Estimate:
     ``over_seeds`` bootstraps the per-seed values (None with fewer than two seeds).
     ``over_examples`` bootstraps the attacked examples, each scored by its mean outcome over
     the seeds. It is None for metrics without per-example data or when the seeds attacked
-    different texts. ``note`` says why an interval is missing.
+    different texts. ``note`` gives the reason when an interval is missing.
     """
 
     mean: float

@@ -114,8 +114,8 @@ _LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 def local_ray():
     """A Ray instance of 2 CPUs that listens on the loopback interface only, for this module's tests."""
     # Ray 2.60 replaces a loopback node address given to ray.init with the host's external
-    # address, unless cluster mode is off; then its node address and servers use 127.0.0.1.
-    # The variable is read when ray is first imported.
+    # address unless cluster mode is off. With it off, the node address and servers use
+    # 127.0.0.1. Ray reads the variable when it is first imported.
     previous = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     assert "ray" not in sys.modules, "ray was imported before its cluster mode could be turned off"
