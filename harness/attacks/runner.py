@@ -42,6 +42,10 @@ class ExampleRecord:
     perturbed_word_fraction: float
     model_evaluations: int
     queries: int
+    # Task-specific content shown in the report (gold spans, predicted entities, answer
+    # spans), JSON-serialisable; None for classification. Tasks whose output is not one
+    # class (NER, extractive QA) set label and both predictions to -1 and keep them here.
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

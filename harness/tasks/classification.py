@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
 from harness.data import sources
 from harness.errors import DataError
 from harness.suite import DataSpec, FileData, HubData, PackagedData
-from harness.tasks.base import LabeledTexts, Splits
+from harness.tasks.base import DatasetInfo, LabeledTexts, Splits
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Origin of a data set: its name, and whether rsbench generated it."""
-
-    name: str
-    generated: bool
 
 
 class ClassificationTask:
