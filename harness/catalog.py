@@ -30,6 +30,19 @@ TASKS.register(
     variants=_ALL_VARIANTS,
 )
 
+# adv-a2t is left out: it trains on perturbed texts that keep their example's label, and the
+# A2T attack it runs swaps words anywhere, entity words included, so the gold tags of a
+# perturbed sentence would no longer hold.
+TASKS.register(
+    "ner",
+    "harness.tasks.ner:NerTask",
+    "Named-entity recognition (BIO tags per word); seqeval entity F1, strict IOB2.",
+    variants=("baseline", "adv", "kd", "reg", "rs"),
+    attacks=("deepwordbug", "pwws"),
+    headline="entity_f1",
+    headline_label="entity F1",
+)
+
 VARIANTS.register(
     "baseline", "harness.variants.baseline:build",
     "Standard fine-tuning: AdamW, linear warm-up and decay, dynamic padding.",
