@@ -9,6 +9,7 @@ gold tags or the predictions.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,8 +26,11 @@ def entity_metrics(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[s
 
     gold_lists = [list(tags) for tags in gold]
     predicted_lists = [list(tags) for tags in predicted]
-    report = classification_report(gold_lists, predicted_lists, mode="strict", scheme=IOB2, output_dict=True,
-                                   zero_division=0)
+    # Without any gold or predicted entity, seqeval's macro average is a mean of nothing, which NumPy warns about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report(gold_lists, predicted_lists, mode="strict", scheme=IOB2, output_dict=True,
+                                       zero_division=0)
     micro = report["micro avg"]
     metrics = {
         "entity_precision": float(micro["precision"]),
