@@ -45,7 +45,7 @@ class NerTask:
         model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
         # 0.5: a sentence with one gold entity counts as broken exactly when that entity is
-        # no longer predicted with its exact span and type; one spurious entity next to a
+        # no longer predicted with its exact span and type. One spurious entity next to a
         # correct one (F1 0.67) does not count.
         success_threshold: float = Field(
             0.5, gt=0, le=1, description="an attack succeeds when the sentence's entity F1 falls below this value"

@@ -2,7 +2,7 @@
 
 The attacked text of a sentence is its words joined by single spaces, and word ``i`` of the
 sentence is whitespace token ``i`` of the text. TextAttack's own words
-(``AttackedText.words``) are finer: ``http://t.co/x`` holds three of them, ``.`` none. The
+(``AttackedText.words``) are finer: ``http://t.co/x`` contains four of them, ``.`` none. The
 attack may change only TextAttack words whose whitespace token lies outside every gold
 entity and inside the part of the sentence the model reads, and every candidate must keep
 the number of whitespace tokens and of TextAttack words. So gold tags stay aligned with the
@@ -102,8 +102,8 @@ class WordTaggerWrapper(textattack.models.wrappers.ModelWrapper):
 def word_token_indices(attacked_text: Any) -> list[int] | None:
     """Return the whitespace token of each of ``attacked_text.words``, or None when they cannot be matched.
 
-    TextAttack splits the whole text into words; doing so token by token must give the same
-    words (it can differ for text that TextAttack segments with jieba, Chinese characters).
+    TextAttack splits the whole text into words, and doing so token by token must give the
+    same words. It can differ for Chinese text, which TextAttack segments with jieba.
     """
     mapping: list[int] = []
     words: list[str] = []

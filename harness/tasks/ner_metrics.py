@@ -1,8 +1,8 @@
 """Entity-level scores with seqeval in strict IOB2 mode, and entity lists for the report.
 
-Strict mode counts an entity only where a ``B-X`` starts it and ``I-X`` tags continue it;
-an ``I-X`` that does not continue an entity of type X starts no entity (a predicted one is
-not repaired). Precision, recall and F1 are micro-averaged over all entities of all
+Strict mode counts an entity only where a ``B-X`` starts it and ``I-X`` tags continue it.
+An ``I-X`` that does not continue an entity of type X starts no entity, because predicted
+tags are not repaired. Precision, recall and F1 are micro-averaged over all entities of all
 sentences; ``f1.<TYPE>`` is the F1 of one type, reported for every type that occurs in the
 gold tags or the predictions.
 """

@@ -38,8 +38,10 @@ def test_labels_on_first_word_piece(tokenizer):
 
     labels = feature["labels"]
     tokens = tokenizer.convert_ids_to_tokens(feature["input_ids"])
-    assert tokens[0] == "[CLS]" and labels[0] == LABEL_PAD
-    assert tokens[-1] == "[SEP]" and labels[-1] == LABEL_PAD
+    assert tokens[0] == "[CLS]"
+    assert labels[0] == LABEL_PAD
+    assert tokens[-1] == "[SEP]"
+    assert labels[-1] == LABEL_PAD
     assert [label for label in labels if label != LABEL_PAD] == [1, 2, 0]
     assert labels[2] == 2
     assert labels[3 : 2 + len(pieces)] == [LABEL_PAD] * (len(pieces) - 1)
