@@ -23,7 +23,7 @@ from harness.attacks.resources import import_textattack, nltk_downloads_disabled
 from harness.registry import UnknownNameError
 from harness.tasks.ner_data import OUTSIDE
 from harness.tasks.ner_head import word_probabilities
-from harness.tasks.ner_metrics import entities, sentence_f1
+from harness.tasks.ner_metrics import entities, entity_set_f1
 
 textattack = import_textattack()
 
@@ -208,11 +208,13 @@ class EntityF1Goal(GoalFunction):
         self.attack_without_entities = attack_without_entities
         self.label_index = {name: index for index, name in enumerate(model_wrapper.label_names)}
         self.gold_tags: tuple[str, ...] = ()
+        self._gold_entities: set[tuple[str, int, int]] = set()
         self._gold_ids = np.zeros(0, dtype=np.int64)
         self._scored_words = np.zeros(0, dtype=np.int64)
 
     def init_attack_example(self, attacked_text: Any, ground_truth_output: str) -> Any:
         self.gold_tags = tuple(ground_truth_output.split(" "))
+        self._gold_entities = set(entities(self.gold_tags))
         self._gold_ids = np.array([self.label_index[tag] for tag in self.gold_tags], dtype=np.int64)
         inside = [index for index, tag in enumerate(self.gold_tags) if tag != OUTSIDE]
         self._scored_words = np.array(inside if inside else range(len(self.gold_tags)), dtype=np.int64)
@@ -225,13 +227,13 @@ class EntityF1Goal(GoalFunction):
 
     def _f1(self, output: WordPredictions) -> float:
         self._check_length(output)
-        return sentence_f1(self.gold_tags, output.tags)
+        return entity_set_f1(self._gold_entities, set(entities(output.tags)))
 
     def _is_goal_complete(self, model_output: WordPredictions, attacked_text: Any) -> bool:
         return self._f1(model_output) < self.threshold
 
     def _should_skip(self, model_output: WordPredictions, attacked_text: Any) -> bool:
-        if not self.attack_without_entities and not entities(self.gold_tags):
+        if not self.attack_without_entities and not self._gold_entities:
             return True
         return self._is_goal_complete(model_output, attacked_text)
 

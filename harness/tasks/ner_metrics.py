@@ -54,11 +54,14 @@ def entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
 
 def sentence_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
     """Entity F1 of one sentence: 2·|G∩P| / (|G| + |P|), and 1.0 when neither has an entity (nothing to find, nothing invented)."""
-    gold_entities = set(entities(gold))
-    predicted_entities = set(entities(predicted))
-    if not gold_entities and not predicted_entities:
+    return entity_set_f1(set(entities(gold)), set(entities(predicted)))
+
+
+def entity_set_f1(gold: set[tuple[str, int, int]], predicted: set[tuple[str, int, int]]) -> float:
+    """Return the F1 of two entity sets of one sentence, 1.0 when both are empty (see ``sentence_f1``)."""
+    if not gold and not predicted:
         return 1.0
-    return 2 * len(gold_entities & predicted_entities) / (len(gold_entities) + len(predicted_entities))
+    return 2 * len(gold & predicted) / (len(gold) + len(predicted))
 
 
 def entity_records(words: Sequence[str], tags: Sequence[str]) -> list[dict[str, Any]]:
