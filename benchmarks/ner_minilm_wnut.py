@@ -2,6 +2,8 @@
 
 A measurement script, not a test: prints entity F1 on dev and test and, per attack, the
 attack summary and entity F1 under attack. Runs OMP_NUM_THREADS torch threads, 1 when unset.
+With NER_CHECKPOINT set, the fine-tuned model is saved to that folder, or loaded from it
+when the folder already holds a checkpoint, which skips training.
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 python benchmarks/ner_minilm_wnut.py
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_name, "1")
@@ -18,7 +21,7 @@ for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
 import torch  # noqa: E402
 
 from harness.attacks.params import AttackBudget  # noqa: E402
-from harness.models import load_classifier  # noqa: E402
+from harness.models import load_checkpoint, load_classifier, save_checkpoint  # noqa: E402
 from harness.suite import ModelSpec, PackagedData  # noqa: E402
 from harness.tasks.ner import NerTask  # noqa: E402
 from harness.training.loop import train  # noqa: E402
@@ -38,13 +41,20 @@ def main() -> None:
     task = NerTask()
     splits, _ = task.load_splits(PackagedData(source="packaged", name="wnut16"))
     print(f"sentences: train {len(splits.train)}, dev {len(splits.dev)}, test {len(splits.test)}", flush=True)
-    model, tokenizer = load_classifier(ModelSpec(source="packaged", name="all-MiniLM-L6-v2"), task.label_names(splits),
-                                       seed=0, head=task.model_head)
-    params = TrainingParams(epochs=EPOCHS, batch_size=32, learning_rate=1e-4, max_length=MAX_LENGTH)
-    stats = train(model, tokenizer, splits.train, params, baseline.build(BaselineParams(), head=task.head), seed=0,
-                  device=device, progress=False)
-    print(f"training: {stats.seconds:.0f} s, {stats.examples_per_second:.1f} examples/s, losses {stats.epoch_losses}",
-          flush=True)
+    checkpoint = Path(os.environ["NER_CHECKPOINT"]) if os.environ.get("NER_CHECKPOINT") else None
+    if checkpoint is not None and (checkpoint / "model.safetensors").is_file():
+        model, tokenizer = load_checkpoint(checkpoint, head=task.model_head)
+        print(f"loaded {checkpoint}", flush=True)
+    else:
+        model, tokenizer = load_classifier(ModelSpec(source="packaged", name="all-MiniLM-L6-v2"),
+                                           task.label_names(splits), seed=0, head=task.model_head)
+        params = TrainingParams(epochs=EPOCHS, batch_size=32, learning_rate=1e-4, max_length=MAX_LENGTH)
+        stats = train(model, tokenizer, splits.train, params, baseline.build(BaselineParams(), head=task.head), seed=0,
+                      device=device, progress=False)
+        print(f"training: {stats.seconds:.0f} s, {stats.examples_per_second:.1f} examples/s, losses {stats.epoch_losses}",
+              flush=True)
+        if checkpoint is not None:
+            save_checkpoint(model, tokenizer, checkpoint)
     for name, part in (("dev", splits.dev), ("test", splits.test)):
         evaluation = task.evaluate(model, tokenizer, part, batch_size=64, max_length=MAX_LENGTH, device=device,
                                    progress=False)
