@@ -3,7 +3,7 @@
 A measurement script, not a test: prints entity F1 on dev and test and, per attack, the
 attack summary and entity F1 under attack. Runs OMP_NUM_THREADS torch threads, 1 when unset.
 With NER_CHECKPOINT set, the fine-tuned model is saved to that folder, or loaded from it
-when the folder already holds a checkpoint, which skips training.
+when the folder already contains a checkpoint, which skips training.
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 python benchmarks/ner_minilm_wnut.py
 """
