@@ -42,14 +42,13 @@ def generated_splits(monkeypatch, sizes: dict[str, int] | None = None, seed: int
     ))
 
 
-def tiny_relation_model(seed: int = 0, dropout: float = 0.1):
+def tiny_relation_model(seed: int = 0):
     """A random 2-layer BERT with the MiniLM tokenizer, prepared with the entity markers."""
     from harness.models import load_classifier
     from harness.suite import ModelSpec
 
     spec = ModelSpec(source="random", architecture=TINY_ARCHITECTURE)
     model, tokenizer = load_classifier(spec, LABELS, seed=seed)
-    model.config.hidden_dropout_prob = dropout
     return RelationExtractionTask().prepare_model(model, tokenizer)
 
 
