@@ -3,7 +3,7 @@
 The model is a random 2-layer BERT (hidden 32) with the MiniLM tokenizer and the entity
 markers, fitted for 40 full-batch steps on 96 generated relation sentences. The sentences
 put common-word pairs in the ``wordnet-relations`` templates, so no WordNet is needed.
-The model attacks 24 of them with DeepWordBug and PWWS through ``RelationExtractionTask.attack``. The reference in the same run is
+DeepWordBug and PWWS attack 24 of them through ``RelationExtractionTask.attack``. The reference in the same run is
 ``run_attack`` on the same texts without the entity constraint, so the ratio is the cost
 of the constraint and the per-record details. Nothing here asserts a time.
 

@@ -22,7 +22,6 @@ from harness.errors import DataError, RsbenchError
 from harness.suite import FileData, HubData, PackagedData
 from harness.tasks.base import AttackRun, DatasetInfo, Evaluation, ExampleDescription, LabeledTexts, Splits
 from harness.tasks.relation_mentions import MARKER_FIX, MARKERS, MarkerError, find_mentions
-from harness.training.heads import SequenceClassificationHead
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +42,6 @@ def supported_attacks() -> tuple[str, ...]:
     return tuple(catalog.TASKS.entry(RelationExtractionTask.name).meta("attacks"))
 
 
-class RelationHead(SequenceClassificationHead):
-    """The sequence-classification head, plus the attack constraint that A2T training must apply."""
-
-    def attack_constraints(self) -> list[Any]:
-        """Return the TextAttack pre-transformation constraints that keep both mentions unchanged."""
-        from harness.attacks.protected_spans import EntityMentionsUnchanged
-
-        return [EntityMentionsUnchanged()]
-
-
 class RelationExtractionTask:
     """Reads marked sentences, trains a [CLS] classifier over them, scores accuracy and macro-F1 without Other."""
 
@@ -68,11 +57,17 @@ class RelationExtractionTask:
     name = "relation-extraction"
     headline = HEADLINE
     model_head = "sequence-classification"
-    head = RelationHead()
     metric_names = ("accuracy", HEADLINE)
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or self.Settings()
+
+    @property
+    def head(self) -> Any:
+        # Imported here because it imports torch, which suite validation does not need.
+        from harness.tasks.relation_head import RELATION_HEAD
+
+        return RELATION_HEAD
 
     # --- model --------------------------------------------------------------------
 
