@@ -29,7 +29,6 @@ PACKAGED_NAME = "wordnet-relations"
 HEADLINE = "macro_f1_excl_other"
 
 
-
 def supported_attacks() -> tuple[str, ...]:
     """Return the attack names registered for this task in ``harness.catalog``.
 
