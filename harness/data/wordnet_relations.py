@@ -17,7 +17,7 @@ pair in the other order. Antonymy is symmetric, so its label has no direction.
 
 Every class uses the same templates, so only the two words tell the relation. Word pairs
 are split between train, dev and test, so no pair of one split occurs in another; single
-words do recur across splits. The pair lists are computed once (about 20 s) and cached
+words do recur across splits. The pair lists are computed once (about 20 s on a 2-core machine) and cached
 under the rsbench cache folder.
 """
 

@@ -131,7 +131,7 @@ class RelationExtractionTask:
         return Splits(*parts), DatasetInfo(PACKAGED_NAME, generated=True)
 
     def _read_file(self, spec: FileData) -> sources.RawSplits:
-        file_format = spec.format or ("semeval" if spec.path.suffix.lower() in (".txt", ".tsv") else None)
+        file_format = spec.format or ("semeval" if spec.path.suffix.lower() == ".txt" else None)
         if file_format == "semeval":
             from harness.data.semeval import read_semeval
 
