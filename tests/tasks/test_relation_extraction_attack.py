@@ -241,3 +241,16 @@ def test_registry_lists_task():
 def test_marker_error_for_broken_text():
     with pytest.raises(MarkerError):
         find_mentions("no markers")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["a2t-fast", "textfooler-offline"])
+def test_embedding_swaps_keep_mentions(name):
+    # Slow: both need the GloVe neighbour table (minutes to build on a fresh cache), and
+    # textfooler-offline loads the sentence encoder (about 30 s).
+    attack = _attack_for(name)
+    text = "The teacher quickly wrote <e1>good dog</e1> near the big <e2>house</e2> yesterday."
+
+    candidates = _assert_candidates_keep_mentions(attack, text)
+
+    assert candidates > 0
