@@ -49,6 +49,15 @@ TASKS.register(
     headline="entity_f1",
     headline_label="entity F1",
 )
+TASKS.register(
+    "relation-extraction",
+    "harness.tasks.relation_extraction:RelationExtractionTask",
+    "Relation between two marked mentions (<e1>, <e2>), SemEval-2010 Task 8 style; accuracy and macro-F1 without Other.",
+    variants=_ALL_VARIANTS,
+    attacks=("deepwordbug", "pruthi", "pwws", "textfooler-offline", "textfooler", "a2t-fast"),
+    headline="macro_f1_excl_other",
+    headline_label="macro-F1 (excl. Other)",
+)
 
 VARIANTS.register(
     "baseline", "harness.variants.baseline:build",
