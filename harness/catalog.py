@@ -30,6 +30,16 @@ TASKS.register(
     variants=_ALL_VARIANTS,
 )
 
+TASKS.register(
+    "extractive-qa",
+    "harness.tasks.extractive_qa:ExtractiveQATask",
+    "Extractive QA: the answer is a span of the context (SQuAD v1.1 files, generated news-cloze); exact match and F1.",
+    variants=("baseline", "adv", "kd", "reg", "rs"),
+    attacks=("deepwordbug", "pwws", "addsent"),
+    headline="f1",
+    headline_label="F1",
+)
+
 VARIANTS.register(
     "baseline", "harness.variants.baseline:build",
     "Standard fine-tuning: AdamW, linear warm-up and decay, dynamic padding.",
