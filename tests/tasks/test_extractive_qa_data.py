@@ -139,6 +139,7 @@ def test_cut_words():
     assert cut_words("a b", 5) == "a b"
 
 
+@pytest.mark.slow
 def test_news_cloze_generated_and_split_by_article():
     task = ExtractiveQATask()
     splits, info = task.load_splits(PackagedData(source="packaged", name="news-cloze"))
@@ -154,6 +155,7 @@ def test_news_cloze_generated_and_split_by_article():
             assert part.questions[index].count(PLACEHOLDER) == 1
 
 
+@pytest.mark.slow
 def test_news_cloze_caps_and_seed():
     task = ExtractiveQATask()
     spec = PackagedData(source="packaged", name="news-cloze", train_size=30, dev_size=5, test_size=7, split_seed=4)
