@@ -285,7 +285,8 @@ def attack_addsent(predictor: SpanPredictor, examples: QAExamples, *, threshold:
         evaluations_before = predictor.model_evaluations
         clean = predictor([(question, context)])[0]
         clean_f1 = best_f1(clean.text, golds)
-        tail = " ".join(context.split()[-tail_words:])
+        word_starts = [match.start() for match in re.finditer(r"\S+", context)]
+        tail = context[word_starts[-tail_words] if len(word_starts) > tail_words else 0 :]
         sentences = []
         if clean_f1 >= threshold:
             sentences = distractor_sentences(question, golds, context, pool, count=min(candidates, query_budget - 1),
