@@ -4,7 +4,8 @@ Entries name their implementation as ``module:attribute``, so this module import
 neither torch nor TextAttack. Metadata carried by entries:
 
 - variants: ``params``, the pydantic class (``module:attribute``) of the hyperparameters;
-- tasks: ``variants``, the variant kinds the task supports;
+- tasks: ``variants`` and ``attacks``, the variant kinds and attack names the task supports, and
+  ``headline`` and ``headline_label``, the metric shown first on the leaderboard and its label;
 - attacks: ``offline`` (runs without internet) and ``approximation`` (rebuilt with
   substitute resources, so its numbers are not comparable with the published recipe);
 - executors: ``settings``, the fields of the suite's ``executor:`` section the executor uses.
@@ -23,11 +24,17 @@ EXECUTORS: Registry = Registry("executor")
 
 _ALL_VARIANTS = ("baseline", "adv", "adv-a2t", "kd", "reg", "rs")
 
+_CLASSIFICATION_ATTACKS = ("deepwordbug", "pruthi", "pwws", "bad-characters-invisible", "bad-characters-reorder",
+                           "bad-characters-delete", "textfooler-offline", "textfooler", "a2t-fast")
+
 TASKS.register(
     "classification",
     "harness.tasks.classification:ClassificationTask",
     "Single-label text classification (sentiment, topic); accuracy and macro-F1.",
     variants=_ALL_VARIANTS,
+    attacks=_CLASSIFICATION_ATTACKS,
+    headline="accuracy",
+    headline_label="accuracy",
 )
 
 TASKS.register(

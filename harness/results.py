@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+from harness import catalog
 
 from harness.errors import RsbenchError, as_storage_error
 from harness.gate.snapshot import collect_example_outcomes, example_outcome_fields
 from harness.report import ExampleView, LeaderboardRow, render_leaderboard
 from harness.store import Store
+from harness.tasks.base import ExampleDescription
 from harness.validity.params import ValidityParams, stored_validity_params
 from harness.validity.summary import example_validity_fields, unit_summaries, validity_fields
 
@@ -26,6 +30,8 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
     attack_metrics = store.attack_metrics()
     validity_summaries = unit_summaries(store, validity or ValidityParams(), attack_metrics)
     resources = store.unit_resources()
+    task_metrics = store.task_metrics()
+    train_types = {unit["key"]: _task_type(unit["config_json"]) for unit in store.units() if unit["kind"] == "train"}
     train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
     attacked_train_keys = {unit["train_key"] for unit in units if unit["kind"] == "attack"}
     rows = []
@@ -63,12 +69,43 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
             train_peak_gpu_bytes=pick(resources.get(train_key), "peak_gpu_bytes"),
             attack_peak_rss_bytes=pick(attacked and resources.get(unit["key"]), "peak_rss_bytes"),
             attack_peak_gpu_bytes=pick(attacked and resources.get(unit["key"]), "peak_gpu_bytes"),
+            task_metrics={**task_metrics.get(train_key, {}), **(task_metrics.get(unit["key"], {}) if unit["kind"] == "attack" else {})},
+            headline=_headline(train_types.get(train_key)), task_type=train_types.get(train_key),
         ))
     return rows
 
 
+def _task_type(config_json: str) -> str | None:
+    task = json.loads(config_json).get("task")
+    return task.get("type") if isinstance(task, dict) else None
+
+
+def _headline(task_type: str | None) -> str | None:
+    """Return the headline metric of a task type; None when the type is unknown."""
+    if task_type is None or task_type not in catalog.TASKS:
+        return None
+    return catalog.TASKS.entry(task_type).meta("headline")
+
+
+def _task_for_examples(units: list[Any]) -> dict[str, Any]:
+    """Map each attack unit's key to the task object that renders its examples' details."""
+    types = {unit["key"]: _task_type(unit["config_json"]) for unit in units if unit["kind"] == "train"}
+    tasks: dict[str, Any] = {}
+    built: dict[str, Any] = {}
+    for unit in units:
+        task_type = types.get(unit["train_key"]) if unit["kind"] == "attack" else None
+        if task_type is None or task_type not in catalog.TASKS:
+            continue
+        if task_type not in built:
+            built[task_type] = catalog.TASKS.get(task_type)()
+        tasks[unit["key"]] = built[task_type]
+    return tasks
+
+
 def collect_examples(store: Store, keys: set[str] | None = None) -> list[ExampleView]:
-    labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in store.units()}
+    units = store.units()
+    labels = {unit["key"]: json.loads(unit["label_names_json"]) for unit in units}
+    tasks = _task_for_examples(units)
     scores = {(row["unit_key"], row["idx"]): row for row in store.validity_examples()}
     views = []
     for row in store.examples():
@@ -79,10 +116,15 @@ def collect_examples(store: Store, keys: set[str] | None = None) -> list[Example
         def name(index: int) -> str:
             return names[index] if 0 <= index < len(names) else str(index)
 
+        described = ExampleDescription(name(row["label"]), name(row["original_prediction"]), name(row["perturbed_prediction"]))
+        details_json = row["details_json"] if "details_json" in row.keys() else None
+        task = tasks.get(row["unit_key"])
+        if details_json is not None and task is not None:
+            described = task.describe_example(json.loads(details_json), tuple(names))
         views.append(ExampleView(
             unit_key=row["unit_key"], index=row["idx"], original_text=row["original_text"],
-            perturbed_text=row["perturbed_text"], label=name(row["label"]),
-            original_prediction=name(row["original_prediction"]), perturbed_prediction=name(row["perturbed_prediction"]),
+            perturbed_text=row["perturbed_text"], label=described.label,
+            original_prediction=described.original_prediction, perturbed_prediction=described.perturbed_prediction,
             outcome=row["outcome"], words_changed=row["words_changed"], model_evaluations=row["model_evaluations"],
             **example_validity_fields(scores.get((row["unit_key"], row["idx"]))),
         ))

@@ -19,11 +19,14 @@ from harness.faults import fault_point
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Versions that this code upgrades in place. Version 2 added example_validity and version 3
-# unit_resources; _SCHEMA creates both when they are missing, so older stores need no other
-# change, and their units keep no resource rows (peak memory shows as not measured).
-_UPGRADABLE_VERSIONS = {"1", "2"}
+# unit_resources; _SCHEMA creates both when they are missing, and older units keep no
+# resource rows (peak memory shows as not measured). Version 4 added unit_metrics (the
+# metrics of tasks other than classification) and attack_examples.details_json, and made
+# train_metrics' accuracy and macro-F1 nullable, because NER and QA score neither;
+# _upgrade_to_v4 makes those two changes to an older store.
+_UPGRADABLE_VERSIONS = {"1", "2", "3"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,8 +52,8 @@ CREATE TABLE IF NOT EXISTS units (
 );
 CREATE TABLE IF NOT EXISTS train_metrics (
     key TEXT PRIMARY KEY REFERENCES units(key) ON DELETE CASCADE,
-    clean_accuracy REAL NOT NULL,
-    clean_macro_f1 REAL NOT NULL,
+    clean_accuracy REAL,
+    clean_macro_f1 REAL,
     train_examples INTEGER NOT NULL,
     test_examples INTEGER NOT NULL,
     train_seconds REAL NOT NULL,
@@ -87,6 +90,7 @@ CREATE TABLE IF NOT EXISTS attack_examples (
     perturbed_word_fraction REAL NOT NULL,
     model_evaluations INTEGER NOT NULL,
     queries INTEGER NOT NULL,
+    details_json TEXT,
     PRIMARY KEY (unit_key, idx)
 );
 CREATE TABLE IF NOT EXISTS example_validity (
@@ -99,6 +103,12 @@ CREATE TABLE IF NOT EXISTS example_validity (
     fluency_scorer TEXT,
     PRIMARY KEY (unit_key, idx),
     FOREIGN KEY (unit_key, idx) REFERENCES attack_examples(unit_key, idx) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS unit_metrics (
+    key TEXT NOT NULL REFERENCES units(key) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (key, name)
 );
 CREATE TABLE IF NOT EXISTS unit_resources (
     key TEXT PRIMARY KEY REFERENCES units(key) ON DELETE CASCADE,
@@ -172,12 +182,28 @@ class Store:
             self._conn.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif row is not None and row["value"] in _UPGRADABLE_VERSIONS:
             # Opened for writing, _SCHEMA has created the tables added since; opened read-only,
-            # the readers treat those tables as empty.
+            # the readers treat those tables as empty and the missing column as NULL.
             if not readonly:
+                self._upgrade_to_v4()
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif row is None or int(row["value"]) != SCHEMA_VERSION:
             found = "none" if row is None else row["value"]
             raise RsbenchError(f"{self.path}: schema version {found}, this rsbench reads {SCHEMA_VERSION}. Use a new output folder.")
+
+    def _upgrade_to_v4(self) -> None:
+        """Add attack_examples.details_json and drop NOT NULL from train_metrics' accuracy columns, in one transaction."""
+        with self._transaction():
+            example_columns = {column["name"] for column in self._conn.execute("PRAGMA table_info(attack_examples)")}
+            if "details_json" not in example_columns:
+                self._conn.execute("ALTER TABLE attack_examples ADD COLUMN details_json TEXT")
+            required = {column["name"] for column in self._conn.execute("PRAGMA table_info(train_metrics)") if column["notnull"]}
+            if "clean_accuracy" in required:
+                # SQLite cannot drop a NOT NULL constraint in place, so the table is rebuilt.
+                self._conn.execute("ALTER TABLE train_metrics RENAME TO train_metrics_v3")
+                table = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS train_metrics"):]
+                self._conn.execute(table[: table.index(");") + 2])
+                self._conn.execute("INSERT INTO train_metrics SELECT * FROM train_metrics_v3")
+                self._conn.execute("DROP TABLE train_metrics_v3")
 
     def meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -234,6 +260,15 @@ class Store:
             return self._conn.execute(query + " ORDER BY e.unit_key, e.idx").fetchall()
         return self._conn.execute(query + " AND e.unit_key = ? ORDER BY e.idx", (unit_key,)).fetchall()
 
+    def task_metrics(self) -> dict[str, dict[str, float | None]]:
+        """Return the task metrics of each unit by unit key (``clean.*`` for training units, ``robust.*`` and ``attacked_clean.*`` for attacks)."""
+        if not self._has_table("unit_metrics"):
+            return {}
+        metrics: dict[str, dict[str, float | None]] = {}
+        for row in self._conn.execute("SELECT key, name, value FROM unit_metrics ORDER BY key, name"):
+            metrics.setdefault(row["key"], {})[row["name"]] = row["value"]
+        return metrics
+
     def unit_resources(self) -> dict[str, sqlite3.Row]:
         """Return the peak memory of each unit that has it, by unit key; empty for a store from before schema version 3."""
         if not self._has_table("unit_resources"):
@@ -259,11 +294,17 @@ class Store:
             )
 
     def record_train(self, unit: UnitIdentity, metrics: dict[str, Any], *, manifest: dict[str, Any], finished_at: str,
-                     wall_seconds: float, resources: dict[str, int | None] | None = None) -> None:
-        """Write a finished training unit; ``resources`` contains ``peak_rss_bytes`` and ``peak_gpu_bytes`` when measured."""
+                     wall_seconds: float, resources: dict[str, int | None] | None = None,
+                     task_metrics: dict[str, float] | None = None) -> None:
+        """Write a finished training unit.
+
+        ``resources`` contains ``peak_rss_bytes`` and ``peak_gpu_bytes`` when measured;
+        ``task_metrics`` maps metric names to values.
+        """
         with self._transaction():
             self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
             self._insert_resources(unit.key, resources)
+            self._insert_task_metrics(unit.key, task_metrics)
             self._conn.execute(
                 "INSERT INTO train_metrics (key, clean_accuracy, clean_macro_f1, train_examples, test_examples, train_seconds,"
                 " train_examples_per_second, eval_examples_per_second, final_loss, checkpoint)"
@@ -274,11 +315,15 @@ class Store:
 
     def record_attack(self, unit: UnitIdentity, metrics: dict[str, Any], examples: Sequence[dict[str, Any]], *,
                       manifest: dict[str, Any], finished_at: str, wall_seconds: float,
-                      resources: dict[str, int | None] | None = None) -> None:
-        """Write a finished attack unit and its examples; ``resources`` as in ``record_train``."""
+                      resources: dict[str, int | None] | None = None, task_metrics: dict[str, float] | None = None) -> None:
+        """Write a finished attack unit and its examples; ``resources`` and ``task_metrics`` as in ``record_train``.
+
+        An example's ``details`` (a JSON-serialisable dict or None) is stored as ``details_json``.
+        """
         with self._transaction():
             self._insert_unit(unit, "done", None, manifest, finished_at, wall_seconds)
             self._insert_resources(unit.key, resources)
+            self._insert_task_metrics(unit.key, task_metrics)
             self._conn.execute(
                 "INSERT INTO attack_metrics (key, attacked, skipped, succeeded, failed, robust_accuracy, attack_success_rate,"
                 " mean_perturbed_word_fraction, mean_model_evaluations, mean_queries, attack_seconds, attack_examples_per_second)"
@@ -288,15 +333,22 @@ class Store:
             )
             self._conn.executemany(
                 "INSERT INTO attack_examples (unit_key, idx, original_text, perturbed_text, label, original_prediction,"
-                " perturbed_prediction, outcome, words_changed, words_total, perturbed_word_fraction, model_evaluations, queries)"
+                " perturbed_prediction, outcome, words_changed, words_total, perturbed_word_fraction, model_evaluations, queries,"
+                " details_json)"
                 " VALUES (:unit_key, :idx, :original_text, :perturbed_text, :label, :original_prediction,"
-                " :perturbed_prediction, :outcome, :words_changed, :words_total, :perturbed_word_fraction, :model_evaluations, :queries)",
-                [{"unit_key": unit.key, **example} for example in examples],
+                " :perturbed_prediction, :outcome, :words_changed, :words_total, :perturbed_word_fraction, :model_evaluations, :queries,"
+                " :details_json)",
+                [_example_row(unit.key, example) for example in examples],
             )
 
     def record_failure(self, unit: UnitIdentity, error: str, *, manifest: dict[str, Any], finished_at: str, wall_seconds: float) -> None:
         with self._transaction():
             self._insert_unit(unit, "failed", error, manifest, finished_at, wall_seconds)
+
+    def _insert_task_metrics(self, key: str, metrics: dict[str, float] | None) -> None:
+        if metrics:
+            self._conn.executemany("INSERT INTO unit_metrics (key, name, value) VALUES (?, ?, ?)",
+                                   [(key, name, None if value is None else float(value)) for name, value in metrics.items()])
 
     def _insert_resources(self, key: str, resources: dict[str, int | None] | None) -> None:
         if resources is None:
@@ -322,6 +374,13 @@ class Store:
     def _transaction(self) -> "_Transaction":
         # A write through a read-only Store is a programming error, reported as SQLite raises it.
         return _Transaction(self._conn, None if self._readonly else self.path)
+
+
+def _example_row(unit_key: str, example: dict[str, Any]) -> dict[str, Any]:
+    row = {"unit_key": unit_key, **example}
+    details = row.pop("details", None)
+    row["details_json"] = None if details is None else json.dumps(details, sort_keys=True, allow_nan=False)
+    return row
 
 
 class _Transaction:

@@ -110,6 +110,15 @@ DataSpec = Annotated[Union[PackagedData, FileData, HubData], Field(discriminator
 class TaskSpec(_Strict):
     type: str = Field(description="a task from `rsbench list tasks`")
     data: DataSpec
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="task-specific settings, such as attack thresholds; see the task's documentation"
+    )
+    variants: list[str] | None = Field(
+        None, min_length=1, description="suite variants trained on this task; all that the models train when absent"
+    )
+    attacks: list[str] | None = Field(
+        None, min_length=1, description="suite attacks run on this task; all of the suite's `attacks` when absent"
+    )
 
 
 class ModelSpec(_Strict):
@@ -232,9 +241,22 @@ class Suite(_Strict):
     def variant_params(self, name: str) -> Params:
         return self.resolved_variants[name][1]
 
-    def variants_for(self, model_name: str) -> list[str]:
+    def variants_for(self, model_name: str, task_name: str | None = None) -> list[str]:
+        """Return the variants trained for a model, on ``task_name`` when given (the task's `variants` filter them)."""
         chosen = self.models[model_name].variants
-        return list(self.variants) if chosen is None else list(chosen)
+        variants = list(self.variants) if chosen is None else list(chosen)
+        task_variants = self.tasks[task_name].variants if task_name is not None else None
+        return variants if task_variants is None else [name for name in variants if name in task_variants]
+
+    def attacks_for(self, task_name: str) -> list[str]:
+        """Return the suite attacks run on ``task_name``, in the order of the suite's `attacks`."""
+        chosen = self.tasks[task_name].attacks
+        return list(self.attacks) if chosen is None else [name for name in self.attacks if name in chosen]
+
+    def task_settings(self, task_name: str) -> Any:
+        """Return the validated settings object of a task (its type's ``Settings`` class)."""
+        spec = self.tasks[task_name]
+        return catalog.TASKS.get(spec.type).Settings.model_validate(spec.settings)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -518,13 +540,71 @@ def _check_references(raw: dict[str, Any], resolved: dict[str, tuple[str, Params
             problems.append(f"{field}.teacher_variant: {kd.teacher_variant!r} is itself distilled; a teacher must be trained without a teacher. Use 'baseline'.")
     tasks = raw.get("tasks") if isinstance(raw.get("tasks"), dict) else {}
     for task_name, task in tasks.items():
-        task_type = task.get("type") if isinstance(task, dict) else None
-        if task_type not in catalog.TASKS:
+        if isinstance(task, dict):
+            problems += _check_task(task_name, task, raw, resolved)
+    return problems
+
+
+def _names_or_none(value: Any) -> list[str] | None:
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else None
+
+
+def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resolved: dict[str, tuple[str, Params]]) -> list[str]:
+    """Check a task's type against its data, settings, variants and attacks."""
+    problems: list[str] = []
+    field = f"tasks.{task_name}"
+    task_type = task.get("type")
+    if not isinstance(task_type, str) or task_type not in catalog.TASKS:
+        return problems  # reported by _check_names
+    entry = catalog.TASKS.entry(task_type)
+
+    data = task.get("data")
+    name = data.get("name") if isinstance(data, dict) else None
+    if isinstance(name, str) and data.get("source") == "packaged" and name in PACKAGED_DATASET_TASKS:
+        reader = PACKAGED_DATASET_TASKS[data["name"]]
+        if reader != task_type:
+            fitting = [name for name, kind in PACKAGED_DATASET_TASKS.items() if kind == task_type]
+            problems.append(
+                f"{field}.data.name: packaged data set {data['name']!r} is for {reader} tasks, not {task_type}. "
+                f"Packaged data sets for {task_type}: {', '.join(fitting) or 'none'}."
+            )
+
+    settings = task.get("settings", {})
+    if isinstance(settings, dict):
+        try:
+            catalog.TASKS.get(task_type).Settings.model_validate(settings)
+        except ValidationError as exc:
+            settings_class = catalog.TASKS.get(task_type).Settings
+            for error in exc.errors():
+                problems.append(_describe_pydantic_error(error, ("tasks", task_name, "settings"), _fields_at(settings_class, tuple(error["loc"]))))
+
+    declared_variants = raw.get("variants") if isinstance(raw.get("variants"), dict) else {}
+    task_variants = _names_or_none(task.get("variants"))
+    for name in task_variants or []:
+        if name not in declared_variants:
+            problems.append(f"{field}.variants: {describe_unknown('variant', name, list(declared_variants))} Define it under 'variants:'.")
+    supported = entry.meta("variants", ())
+    for variant_name, (kind, _) in resolved.items():
+        if task_variants is not None and variant_name not in task_variants:
             continue
-        supported = catalog.TASKS.entry(task_type).meta("variants", ())
-        for variant_name, (kind, _) in resolved.items():
-            if kind not in supported:
-                problems.append(f"variants.{variant_name}: kind {kind!r} is not supported by task {task_name!r} ({task_type}). Supported: {', '.join(supported)}.")
+        if kind not in supported:
+            problems.append(
+                f"variants.{variant_name}: kind {kind!r} is not supported by task {task_name!r} ({task_type}). "
+                f"Supported: {', '.join(supported)}. List the variants this task trains in {field}.variants."
+            )
+
+    suite_attacks = _names_or_none(raw.get("attacks")) or []
+    task_attacks = _names_or_none(task.get("attacks"))
+    for name in task_attacks or []:
+        if name not in suite_attacks:
+            problems.append(f"{field}.attacks: {name!r} is not in the suite's attacks ({', '.join(suite_attacks) or 'none'}). Add it to 'attacks:'.")
+    supported_attacks = entry.meta("attacks", ())
+    for name in suite_attacks if task_attacks is None else task_attacks:
+        if name in catalog.ATTACKS and name not in supported_attacks:
+            problems.append(
+                f"attacks: {name!r} does not apply to task {task_name!r} ({task_type}). "
+                f"Attacks for {task_type}: {', '.join(supported_attacks)}. List the attacks this task runs in {field}.attacks."
+            )
     return problems
 
 

@@ -40,7 +40,7 @@ def test_store_keeps_unit_resources(tmp_path):
         store.record_train(train_identity(), TRAIN_METRICS, manifest={}, finished_at="t", wall_seconds=1.0,
                            resources={"peak_rss_bytes": 300 * 2**20, "peak_gpu_bytes": None})
         [row] = collect_rows(store)
-        assert store.meta("schema_version") == "3"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
     assert row.train_peak_rss_bytes == 300 * 2**20
     assert row.train_peak_gpu_bytes is None
     assert row.attack_peak_rss_bytes is None
@@ -80,7 +80,7 @@ def test_version_2_store_migrated(tmp_path):
     path = tmp_path / "results.sqlite"
     version_2_store(path)
     with Store(path) as store:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
         store.record_train(train_identity("t2"), TRAIN_METRICS | {"checkpoint": "c/t2"}, manifest={}, finished_at="t",
                            wall_seconds=1.0, resources={"peak_rss_bytes": 5, "peak_gpu_bytes": None})
     with Store(path, readonly=True) as store:

@@ -27,4 +27,8 @@ def handle(args: argparse.Namespace) -> int:
                 notes.append("needs internet")
         suffix = f" [{', '.join(notes)}]" if notes else ""
         print(f"{entry.name:<{width}}  {entry.description}{suffix}")
+        if args.what == "tasks":
+            indent = " " * (width + 2)
+            print(f"{indent}variants: {', '.join(entry.meta('variants', ()))}")
+            print(f"{indent}attacks:  {', '.join(entry.meta('attacks', ()))}")
     return 0

@@ -129,10 +129,15 @@ def build_plan(suite: Suite) -> Plan:
         if kd is not None:
             teacher_model = model if kd.teacher == "self" else kd.teacher
             teacher_key = train_unit(task, teacher_model, kd.teacher_variant, seed).key
+        task_config = {"type": suite.tasks[task].type, "data": _data_config(suite, task)}
+        settings = suite.task_settings(task).model_dump(mode="json")
+        if settings:
+            # Left out when empty (classification), so keys of earlier suites stay valid.
+            task_config["settings"] = settings
         config = {
             "key_version": KEY_VERSION,
             "unit": "train",
-            "task": {"type": suite.tasks[task].type, "data": _data_config(suite, task)},
+            "task": task_config,
             "model": _model_config(suite, model),
             "variant": {"kind": kind, "params": params.model_dump(mode="json")},
             "training": _settings_config(suite.training),
@@ -149,10 +154,10 @@ def build_plan(suite: Suite) -> Plan:
     attack_units: list[AttackUnit] = []
     for task in suite.tasks:
         for model in suite.models:
-            for variant in suite.variants_for(model):
+            for variant in suite.variants_for(model, task):
                 for seed in suite.seeds:
                     trained = train_unit(task, model, variant, seed)
-                    for attack in suite.attacks:
+                    for attack in suite.attacks_for(task):
                         config = {
                             "key_version": KEY_VERSION,
                             "unit": "attack",

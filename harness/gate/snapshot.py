@@ -28,7 +28,8 @@ def text_sha256(text: str) -> str:
 def example_outcome(row: Mapping[str, Any]) -> dict[str, Any]:
     """Build the outcome record of one ``attack_examples`` row.
 
-    ``clean_correct`` is 1 when the model classified the original text correctly, and
+    ``clean_correct`` is 1 when the attack was not skipped, that is when the model's output
+    for the original input met the task's goal (for classification: the right class), and
     ``robust_correct`` is 1 when it still did after the attack (outcome ``failed``), so the
     mean of ``robust_correct`` over a unit's examples is its robust accuracy.
     """
@@ -37,7 +38,7 @@ def example_outcome(row: Mapping[str, Any]) -> dict[str, Any]:
         "text_sha256": text_sha256(row["original_text"]),
         "label": int(row["label"]),
         "outcome": row["outcome"],
-        "clean_correct": int(row["original_prediction"] == row["label"]),
+        "clean_correct": int(row["outcome"] != "skipped"),
         "robust_correct": int(row["outcome"] == "failed"),
     }
 

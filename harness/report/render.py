@@ -26,6 +26,7 @@ from harness.report.analysis import Analysis, analyse
 from harness.report.navigation import build_example_tables, filter_options, format_interval, format_points
 from harness.report.plot import plot_clean_vs_robust
 from harness.report.rows import ExampleView, LeaderboardRow
+from harness.report.task_tables import build_task_tables
 from harness.report.views import (
     build_pivot,
     build_sample_sections,
@@ -124,7 +125,8 @@ def leaderboard_json(
         "generated_at": generated_at,
         "manifest": _to_json_value(manifest, "manifest"),
         "units": [
-            {name: finite_or_none(value) for name, value in dataclasses.asdict(row).items()}
+            {name: _to_json_value(value, name) if isinstance(value, Mapping) else finite_or_none(value)
+             for name, value in dataclasses.asdict(row).items()}
             for row in rows
         ],
     }
@@ -191,6 +193,7 @@ def _html_context(
         "generated_datasets": sorted({(row.task, row.dataset) for row in rows if row.dataset_generated}),
         "plot_svg": plot_clean_vs_robust(rows),
         "pivot": build_pivot(rows),
+        "task_tables": build_task_tables(rows),
         "sections": build_sample_sections(rows, examples, samples_per_unit),
         "samples_per_unit": samples_per_unit,
         "manifest": manifest_items(manifest),

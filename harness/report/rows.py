@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 STATUSES = ("done", "failed")
 # The outcomes of TextAttack's attack results: SuccessfulAttackResult, FailedAttackResult and
@@ -63,6 +63,12 @@ class LeaderboardRow:
     train_peak_gpu_bytes: int | None = None
     attack_peak_rss_bytes: int | None = None
     attack_peak_gpu_bytes: int | None = None
+    # The task's own metrics by name: "clean.<metric>" on the test split, and for attack
+    # units "robust.<metric>" under attack and "attacked_clean.<metric>" on the attacked
+    # sample. ``headline`` names the metric the task shows first (for example "entity_f1").
+    task_metrics: dict[str, float | None] = field(default_factory=dict)
+    headline: str | None = None
+    task_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -86,6 +92,8 @@ class ExampleView:
     index: int
     original_text: str
     perturbed_text: str
+    # For NER and QA, where the output is not one class, the task renders the gold
+    # entities or answer and the outputs as text (``Task.describe_example``).
     label: str
     original_prediction: str
     perturbed_prediction: str

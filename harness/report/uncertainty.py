@@ -26,9 +26,10 @@ GroupKey = tuple[str, str, str, str, str | None]
 class UnitSample:
     """The attacked examples of one unit as 0/1 outcome vectors, ordered by example index.
 
-    ``clean_correct`` is 1 where the model classified the original text correctly;
+    ``clean_correct`` is 1 where the model's output for the original text met the task's
+    goal (for classification: the right class), so the attack was not skipped;
     ``robust_correct`` is 1 where it still did after the attack (outcome "failed").
-    Skipped examples, which the model already misclassified, are 0 in both vectors.
+    Skipped examples are 0 in both vectors.
     """
 
     indices: tuple[int, ...]
@@ -42,7 +43,7 @@ class UnitSample:
         return cls(
             indices=tuple(example.index for example in ordered),
             texts=tuple(example.original_text for example in ordered),
-            clean_correct=np.array([example.label == example.original_prediction for example in ordered], dtype=float),
+            clean_correct=np.array([example.outcome != "skipped" for example in ordered], dtype=float),
             robust_correct=np.array([example.outcome == "failed" for example in ordered], dtype=float),
         )
 

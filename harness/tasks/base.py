@@ -63,7 +63,7 @@ class AttackRun:
 
     ``robust_metrics`` are the task's metrics (the names of ``Task.evaluate``) computed on
     the model's outputs for the attacked inputs, taking the original input where the
-    example was skipped; ``attacked_clean_metrics`` are the same metrics on the original
+    example was skipped. ``attacked_clean_metrics`` are the same metrics on the original
     inputs of the attacked sample.
     """
 
@@ -75,7 +75,7 @@ class AttackRun:
 
 @dataclass(frozen=True)
 class ExampleDescription:
-    """How the report shows one attacked example's gold answer and the model's outputs before and after the attack."""
+    """Text shown in the report for one attacked example: its gold answer and the model's outputs before and after the attack."""
 
     label: str
     original_prediction: str
@@ -83,7 +83,7 @@ class ExampleDescription:
 
 
 class Task(Protocol):
-    """What a task type provides to the executor, the variants and the report.
+    """Interface of a task type, used by the executor, the variants and the report.
 
     Registered in ``harness.catalog.TASKS`` with metadata ``variants`` (supported variant
     kinds), ``attacks`` (supported attack names), ``headline`` and ``headline_label`` (the

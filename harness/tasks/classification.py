@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from harness.data import sources
 from harness.errors import DataError
 from harness.suite import DataSpec, FileData, HubData, PackagedData
-from harness.tasks.base import DatasetInfo, LabeledTexts, Splits
+from harness.tasks.base import AttackRun, DatasetInfo, Evaluation, ExampleDescription, LabeledTexts, Splits
 
 logger = logging.getLogger(__name__)
+
+
+class ClassificationSettings(BaseModel):
+    """Classification has no task-specific settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ClassificationTask:
@@ -20,6 +28,48 @@ class ClassificationTask:
 
     name = "classification"
     metric_names = ("accuracy", "macro_f1")
+    headline = "accuracy"
+    model_head = "sequence-classification"
+    Settings = ClassificationSettings
+
+    def __init__(self, settings: ClassificationSettings | None = None):
+        self.settings = settings or ClassificationSettings()
+
+    @property
+    def head(self) -> Any:
+        # Imported here because it imports torch, which suite validation does not need.
+        from harness.training.heads import CLASSIFICATION
+
+        return CLASSIFICATION
+
+    def label_names(self, splits: Splits) -> tuple[str, ...]:
+        return splits.train.label_names
+
+    def evaluate(self, model: Any, tokenizer: Any, data: LabeledTexts, *, batch_size: int, max_length: int, device: Any,
+                 progress: bool = True, precision: str = "fp32") -> Evaluation:
+        from harness.training.loop import predict
+
+        predictions, rate = predict(model, tokenizer, data.texts, batch_size=batch_size, max_length=max_length,
+                                    device=device, progress=progress, precision=precision)
+        return Evaluation(self.metrics(data.labels, predictions.tolist()), rate)
+
+    def attack(self, model: Any, tokenizer: Any, attack_name: str, examples: LabeledTexts, *, budget: Any,
+               max_length: int, device: Any, progress: bool = True) -> AttackRun:
+        """Attack with a TextAttack recipe; the metrics under attack score the perturbed predictions."""
+        from harness.attacks.runner import run_attack
+
+        records, summary = run_attack(model, tokenizer, attack_name, examples, query_budget=budget.query_budget,
+                                      batch_size=budget.batch_size, max_length=max_length, device=device,
+                                      progress=progress, precision=budget.precision)
+        labels = [record.label for record in records]
+        return AttackRun(
+            records=records, summary=summary,
+            robust_metrics=self.metrics(labels, [record.perturbed_prediction for record in records]),
+            attacked_clean_metrics=self.metrics(labels, [record.original_prediction for record in records]),
+        )
+
+    def describe_example(self, details: dict[str, Any], label_names: tuple[str, ...]) -> ExampleDescription:
+        raise ValueError("classification examples carry no details; the report names their classes directly")
 
     def load_splits(self, spec: DataSpec, *, where: str = "data") -> tuple[Splits, DatasetInfo]:
         raw = _read(spec)
