@@ -88,6 +88,12 @@ ATTACKS.register("bad-characters-delete", _RECIPES, "Bad Characters (Boucher et 
 ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: GloVe neighbours without antonyms, USE port, WordNet part of speech. Not comparable with the paper.", offline=True, approximation=True)
 ATTACKS.register("textfooler", _RECIPES, "TextFooler (Jin et al., 2020), stock recipe: downloads counter-fitted vectors and TF-Hub USE.", offline=False, approximation=False)
 ATTACKS.register("a2t-fast", _RECIPES, "A2T-shaped cheap attack (Yoo and Qi, 2021): GloVe swaps, deletion word importance, 10 candidates.", offline=True, approximation=True)
+# Attacks that only one task type runs: ``task`` names it, and the task builds the attack itself.
+ATTACKS.register(
+    "addsent", "harness.tasks.qa_attacks:attack_addsent",
+    "AddSent-style distractor (Jia and Liang, 2017) for extractive QA: appends a question-like sentence with another answer.",
+    offline=True, approximation=True, task="extractive-qa",
+)
 
 EXECUTORS.register(
     "local", "harness.execution.local:LocalExecutor",
