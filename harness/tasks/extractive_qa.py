@@ -143,6 +143,6 @@ class ExtractiveQATask:
 
 @functools.lru_cache(maxsize=4)
 def _news_cloze(context_words: int, questions_per_article: int, seed: int) -> QAExamples:
-    """The generated news-cloze questions; cached because building them takes about 10 s."""
+    """Build the news-cloze questions; cached because that takes about 10 s on one core."""
     articles = read_news_articles(news_articles_zip())
     return cloze_examples(articles, context_words=context_words, questions_per_article=questions_per_article, seed=seed)

@@ -3,8 +3,8 @@
 ``deepwordbug`` and ``pwws`` keep the search, transformation and constraints of TextAttack's
 recipes of those names, but perturb only the question (the context is held fixed) and never the
 cloze placeholder. ``addsent`` appends to the context a sentence that resembles the question
-without answering it (Jia and Liang, 2017, AddSent; here built without crowd workers, see
-``distractor_sentences``). Every attack succeeds on an example when the answer F1 of the model's
+without answering it, after AddSent (Jia and Liang, 2017), but built without crowd workers as
+``distractor_sentences`` describes. Every attack succeeds on an example when the answer F1 of the model's
 prediction falls below ``success_f1``; an example whose clean F1 is already below it is skipped.
 """
 
@@ -76,7 +76,7 @@ class ProtectWords(PreTransformationConstraint):
 
 
 class _PredictorHandle:
-    """What TextAttack's goal function stores as its model: ``model`` is read by its compatibility check only."""
+    """Stand-in for the model wrapper a TextAttack goal function stores; only its compatibility check reads ``model``."""
 
     def __init__(self, predictor: SpanPredictor):
         self.model = predictor.model
@@ -210,7 +210,7 @@ def _number_like(text: str, rng: random.Random) -> str:
 
 
 def antonym(word: str) -> str | None:
-    """The first WordNet antonym of ``word`` (any part of speech), or None."""
+    """Return the first WordNet antonym of ``word`` (any part of speech), or None."""
     from nltk.corpus import wordnet
 
     for synset in wordnet.synsets(word):
