@@ -103,7 +103,8 @@ def test_addsent_keeps_context_prefix_and_answer(before, answer, after, question
         assert attacked.startswith(context)
         assert attacked[start : start + len(answer)] == answer
         assert PLACEHOLDER not in sentence
-        assert stand_in in sentence and stand_in.lower() != answer.lower()
+        assert stand_in in sentence
+        assert stand_in.lower() != answer.lower()
         assert qa_attacks.answer_shape(stand_in)[0] == qa_attacks.answer_shape(answer)[0]
 
 
@@ -134,8 +135,10 @@ def test_question_attack_succeeds_on_rule_reader(tokenizer, name):
         assert outcome.attacked.text == ""
         assert PLACEHOLDER in record.perturbed_text
         assert not re.search(r"\bRace\b", record.perturbed_text)
-        assert record.details["perturbed_f1"] == 0.0 and record.details["original_f1"] == 1.0
-        assert record.words_changed >= 1 and record.model_evaluations >= 2
+        assert record.details["perturbed_f1"] == 0.0
+        assert record.details["original_f1"] == 1.0
+        assert record.words_changed >= 1
+        assert record.model_evaluations >= 2
 
 
 def test_addsent_succeeds_on_rule_reader(tokenizer):
@@ -149,7 +152,8 @@ def test_addsent_succeeds_on_rule_reader(tokenizer):
         assert record.perturbed_text == f"{record.original_text} {sentence}"
         assert data.contexts[index].endswith(record.original_text)
         assert outcome.attacked.text == record.details["stand_in_answer"] != data.gold_texts(index)[0]
-        assert record.queries == 4 and record.model_evaluations == 4
+        assert record.queries == 4
+        assert record.model_evaluations == 4
         assert record.words_changed == len(sentence.split())
 
 
@@ -173,7 +177,8 @@ def test_task_attack_on_tiny_model(tokenizer, name):
     assert run.summary.attacked == 6
     assert run.summary.skipped + run.summary.succeeded + run.summary.failed == 6
     assert run.attacked_clean_metrics == clean.metrics
-    assert 0 <= run.robust_metrics["f1"] <= 1 and set(run.robust_metrics) == {"exact_match", "f1"}
+    assert 0 <= run.robust_metrics["f1"] <= 1
+    assert set(run.robust_metrics) == {"exact_match", "f1"}
     assert run.summary.model_gflop > 0
     for record in run.records:
         assert record.details["gold_answers"] == data.gold_texts(record.index)

@@ -79,4 +79,5 @@ def test_run_extractive_qa_end_to_end(tmp_path):
     assert {"clean.f1", "clean.exact_match", "robust.f1", "robust.exact_match", "attacked_clean.f1"} <= names
     assert all(value is None or 0.0 <= value <= 1.0 for _, value in rows)
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
-    assert "addsent" in html and "news-cloze" in html
+    assert "addsent" in html
+    assert "news-cloze" in html

@@ -91,7 +91,9 @@ def test_file_split_keeps_paragraphs_apart(tmp_path):
     assert info.generated is False
     assert len(splits.train) + len(splits.dev) + len(splits.test) == 40
     contexts = [set(part.contexts) for part in (splits.train, splits.dev, splits.test)]
-    assert not contexts[0] & contexts[1] and not contexts[0] & contexts[2] and not contexts[1] & contexts[2]
+    assert not contexts[0] & contexts[1]
+    assert not contexts[0] & contexts[2]
+    assert not contexts[1] & contexts[2]
     assert len(splits.test) == 8  # 20% of 20 paragraphs, 2 questions each
 
 
@@ -143,11 +145,14 @@ def test_cut_words():
 def test_news_cloze_generated_and_split_by_article():
     task = ExtractiveQATask()
     splits, info = task.load_splits(PackagedData(source="packaged", name="news-cloze"))
-    assert info.name == "news-cloze" and info.generated is True
+    assert info.name == "news-cloze"
+    assert info.generated is True
     sizes = [len(part) for part in (splits.train, splits.dev, splits.test)]
     assert sum(sizes) == 5557  # 2 questions per article at most, context 150 words, split_seed 0
     groups = [set(part.groups) for part in (splits.train, splits.dev, splits.test)]
-    assert not groups[0] & groups[1] and not groups[0] & groups[2] and not groups[1] & groups[2]
+    assert not groups[0] & groups[1]
+    assert not groups[0] & groups[2]
+    assert not groups[1] & groups[2]
     for part in (splits.train, splits.dev, splits.test):
         for index in range(0, len(part), 97):
             answer = part.answers[index][0]

@@ -49,7 +49,8 @@ def test_long_context_splits_into_windows(tokenizer):
         own = [w for w, e in enumerate(windows.example_of) if e == example]
         labelled = [w for w in own if features[w]["start_positions"] > 0]
         # The answer lies in the last window (maybe the one before too); the others point at [CLS].
-        assert labelled and own[-1] in labelled
+        assert labelled
+        assert own[-1] in labelled
         assert any(features[w]["start_positions"] == 0 for w in own)
         for w in labelled:
             ids = features[w]["input_ids"][features[w]["start_positions"] : features[w]["end_positions"] + 1]
@@ -77,7 +78,8 @@ def test_logits_rows_and_masking(tokenizer):
     assert torch.all(logits[1, -3:] == MASKED_LOGIT)
     rows = task.head.rows(logits, batch)
     assert rows.shape == (4, batch["input_ids"].shape[1])
-    assert torch.equal(rows[0], logits[0, :, 0]) and torch.equal(rows[3], logits[1, :, 1])
+    assert torch.equal(rows[0], logits[0, :, 0])
+    assert torch.equal(rows[3], logits[1, :, 1])
     loss = task.head.per_example_loss(logits, batch)
     assert loss.shape == (2,) and torch.all(loss > 0)
 
@@ -101,7 +103,8 @@ def test_variant_trains_span_head(tokenizer, kind, params):
     assert windows > len(data)
     assert stats.examples_seen == windows
     assert stats.steps == math.ceil(windows / 4)
-    assert math.isfinite(stats.final_loss) and stats.final_loss > 0
+    assert math.isfinite(stats.final_loss)
+    assert stats.final_loss > 0
     assert not torch.equal(before, model.qa_outputs.weight)
 
 
