@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import random
 import re
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -321,9 +320,3 @@ def attack_addsent(predictor: SpanPredictor, examples: QAExamples, *, threshold:
         )
         outcomes.append(AttackOutcome(record, clean, attacked))
     return outcomes
-
-
-def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - started
