@@ -37,6 +37,29 @@ TASKS.register(
     headline_label="accuracy",
 )
 
+# adv-a2t is left out: it trains on perturbed texts that keep their example's label, and the
+# A2T attack it runs swaps words anywhere, entity words included, so the gold tags of a
+# perturbed sentence would no longer hold.
+TASKS.register(
+    "ner",
+    "harness.tasks.ner:NerTask",
+    "Named-entity recognition (BIO tags per word); seqeval entity F1, strict IOB2.",
+    variants=("baseline", "adv", "kd", "reg", "rs"),
+    attacks=("deepwordbug", "pwws"),
+    headline="entity_f1",
+    headline_label="entity F1",
+)
+TASKS.register(
+    "relation-extraction",
+    "harness.tasks.relation_extraction:RelationExtractionTask",
+    "Relation between two marked mentions (<e1>, <e2>), SemEval-2010 Task 8 style; accuracy and macro-F1 without Other.",
+    variants=_ALL_VARIANTS,
+    attacks=("deepwordbug", "pruthi", "pwws", "textfooler-offline", "textfooler", "a2t-fast"),
+    headline="macro_f1_excl_other",
+    headline_label="macro-F1 (excl. Other)",
+)
+# adv-a2t is left out: A2T's example generator keeps one label per text, and a span answer
+# needs its context offsets carried through the attack, which it does not do.
 TASKS.register(
     "extractive-qa",
     "harness.tasks.extractive_qa:ExtractiveQATask",

@@ -677,8 +677,9 @@ def _check_files(suite: Suite) -> list[str]:
         if isinstance(data, FileData):
             if not data.path.is_file():
                 problems.append(f"tasks.{name}.data.path: file not found: {data.path}. Relative paths start at the suite file's folder.")
-            elif data.format is None and data.path.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
-                problems.append(f"tasks.{name}.data.format: cannot infer the format of {data.path.name}. Set format to csv, jsonl or parquet.")
+            elif data.format is None and data.path.suffix.lower() not in (".csv", ".jsonl", ".parquet", ".conll"):
+                problems.append(f"tasks.{name}.data.format: cannot infer the format of {data.path.name}. "
+                                "Set format to csv, jsonl, parquet or conll.")
     for name, model in suite.models.items():
         if model.source == "local" and model.path is not None and not (model.path / "config.json").is_file():
             problems.append(f"models.{name}.path: no config.json in {model.path}. Point it at a saved Hugging Face model folder.")

@@ -20,6 +20,9 @@ Batch = Mapping[str, torch.Tensor]
 # stays with the head and the objective.
 MODEL_INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
+# Label of positions that no loss or metric reads: padding, special tokens, later word pieces.
+LABEL_PAD = -100
+
 
 class TaskHead(Protocol):
     """The task-specific part of training, used by the loop and by every variant."""
@@ -86,16 +89,18 @@ def collate(tokenizer: Any, features: Sequence[dict[str, Any]]) -> dict[str, tor
 
     Token ids are padded with the tokenizer's pad token on its ``padding_side``, the attention
     mask and token type ids with 0; scalar keys (``labels``, ``example_index``) become 1-d tensors.
+    List-valued other keys (per-token ``labels`` of token classification) are padded to the
+    batch width with ``LABEL_PAD`` (-100, the ignore index of ``cross_entropy``) on the same side.
     """
     width = max(len(feature["input_ids"]) for feature in features)
     pad_left = getattr(tokenizer, "padding_side", "right") == "left"
     pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": 0}
     batch = {}
     for key, value in features[0].items():
-        if key not in pad_values:
+        if key not in pad_values and not isinstance(value, (list, tuple)):
             batch[key] = torch.tensor([feature[key] for feature in features])
             continue
-        padded = torch.full((len(features), width), pad_values[key], dtype=torch.long)
+        padded = torch.full((len(features), width), pad_values.get(key, LABEL_PAD), dtype=torch.long)
         for row, feature in enumerate(features):
             sequence = torch.as_tensor(feature[key], dtype=torch.long)
             if pad_left:
