@@ -48,7 +48,7 @@ attacks: [deepwordbug, addsent]
 def test_suite_file_validates():
     suite = load_suite(REPO / "suites" / "extractive-qa.yaml")
     assert suite.tasks["news-qa"].type == "extractive-qa"
-    assert suite.task_settings("news-qa").context_words == 120
+    assert suite.task_settings("news-qa").context_words == 100
 
 
 @pytest.mark.slow
