@@ -97,11 +97,8 @@ class SpanHead:
     labelled with its token span, other windows with [CLS] (position 0), as in BERT's SQuAD
     recipe. ``example_index`` numbers the windows, so it is unique per feature as the
     distillation teacher's cache requires. Logits have shape (batch, positions, 2); padding
-    positions are set to ``MASKED_LOGIT``.
-
-    NOTE: the training loop plans its learning-rate schedule from the number of examples, so
-    when contexts need more than one window the schedule reaches zero before the last steps.
-    Keep ``context_words`` short enough for one window per question to avoid it.
+    positions are set to ``MASKED_LOGIT``. The training loop plans its learning-rate
+    schedule from the number of features, windows included.
     """
 
     def __init__(self, stride: int):
