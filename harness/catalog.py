@@ -49,6 +49,26 @@ TASKS.register(
     headline="entity_f1",
     headline_label="entity F1",
 )
+TASKS.register(
+    "relation-extraction",
+    "harness.tasks.relation_extraction:RelationExtractionTask",
+    "Relation between two marked mentions (<e1>, <e2>), SemEval-2010 Task 8 style; accuracy and macro-F1 without Other.",
+    variants=_ALL_VARIANTS,
+    attacks=("deepwordbug", "pruthi", "pwws", "textfooler-offline", "textfooler", "a2t-fast"),
+    headline="macro_f1_excl_other",
+    headline_label="macro-F1 (excl. Other)",
+)
+# adv-a2t is left out: A2T's example generator keeps one label per text, and a span answer
+# needs its context offsets carried through the attack, which it does not do.
+TASKS.register(
+    "extractive-qa",
+    "harness.tasks.extractive_qa:ExtractiveQATask",
+    "Extractive QA: the answer is a span of the context (SQuAD v1.1 files, generated news-cloze); exact match and F1.",
+    variants=("baseline", "adv", "kd", "reg", "rs"),
+    attacks=("deepwordbug", "pwws", "addsent"),
+    headline="f1",
+    headline_label="F1",
+)
 
 VARIANTS.register(
     "baseline", "harness.variants.baseline:build",
@@ -91,6 +111,12 @@ ATTACKS.register("bad-characters-delete", _RECIPES, "Bad Characters (Boucher et 
 ATTACKS.register("textfooler-offline", _RECIPES, "TextFooler rebuilt offline: GloVe neighbours without antonyms, USE port, WordNet part of speech. Not comparable with the paper.", offline=True, approximation=True)
 ATTACKS.register("textfooler", _RECIPES, "TextFooler (Jin et al., 2020), stock recipe: downloads counter-fitted vectors and TF-Hub USE.", offline=False, approximation=False)
 ATTACKS.register("a2t-fast", _RECIPES, "A2T-shaped cheap attack (Yoo and Qi, 2021): GloVe swaps, deletion word importance, 10 candidates.", offline=True, approximation=True)
+# Attacks that only one task type runs: ``task`` names it, and the task builds the attack itself.
+ATTACKS.register(
+    "addsent", "harness.tasks.qa_attacks:attack_addsent",
+    "AddSent-style distractor (Jia and Liang, 2017) for extractive QA: appends a question-like sentence with another answer.",
+    offline=True, approximation=True, task="extractive-qa",
+)
 
 EXECUTORS.register(
     "local", "harness.execution.local:LocalExecutor",

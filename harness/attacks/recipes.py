@@ -7,7 +7,7 @@ The names, descriptions and the ``offline`` and ``approximation`` flags are regi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.errors import RsbenchError
@@ -22,8 +22,15 @@ _BAD_CHARACTER_TYPES = {
 }
 
 
-def build_attack(name: str, model_wrapper: Any, *, query_budget: int) -> Any:
+def build_attack(
+    name: str, model_wrapper: Any, *, query_budget: int, pre_transformation_constraints: Sequence[Any] = ()
+) -> Any:
     """Build the attack ``name`` against ``model_wrapper``, limited to ``query_budget`` queries per example.
+
+    ``pre_transformation_constraints`` (TextAttack ``PreTransformationConstraint`` objects)
+    are added to the recipe's own, for tasks that must keep some words unchanged. The
+    Bad Characters recipes edit characters anywhere in the text without consulting such
+    constraints, so they raise ``ValueError`` when any are given.
 
     Raises ``UnknownNameError`` for a name without a builder and ``RsbenchError`` when a
     recipe needs a download that fails.
@@ -32,7 +39,11 @@ def build_attack(name: str, model_wrapper: Any, *, query_budget: int) -> Any:
         raise UnknownNameError("attack", name, sorted(_BUILDERS))
     if query_budget < 1:
         raise ValueError(f"query_budget must be at least 1, got {query_budget}")
+    if pre_transformation_constraints and name in _BAD_CHARACTER_TYPES:
+        raise ValueError(f"attack {name!r} edits characters anywhere in the text and ignores word constraints")
     attack = _BUILDERS[name](name, model_wrapper)
+    if pre_transformation_constraints:
+        attack = _with_constraints(attack, pre_transformation_constraints)
     attack.goal_function.query_budget = query_budget
     # The goal function splits its queries into batches of this size before calling the
     # wrapper, so a wrapper with a larger batch size would never see a full batch.
@@ -40,6 +51,15 @@ def build_attack(name: str, model_wrapper: Any, *, query_budget: int) -> Any:
     if isinstance(wrapper_batch_size, int):
         attack.goal_function.batch_size = wrapper_batch_size
     return attack
+
+
+def _with_constraints(attack: Any, extra: Sequence[Any]) -> Any:
+    """Rebuild ``attack`` with ``extra`` pre-transformation constraints next to its own."""
+    from harness.attacks.resources import import_textattack
+
+    textattack = import_textattack()
+    constraints = [*attack.pre_transformation_constraints, *extra, *attack.constraints]
+    return textattack.Attack(attack.goal_function, constraints, attack.transformation, attack.search_method)
 
 
 def _stock_recipe(recipe_class_name: str) -> Callable[[str, Any], Any]:

@@ -163,8 +163,14 @@ def train(
     fused = device.type in ("cpu", "cuda")
     optimizer = torch.optim.AdamW(parameter_groups(model, objective.weight_decay(params.weight_decay)), lr=params.learning_rate,
                                   fused=fused or None)
+    # A task may encode one example into several features (QA windows over a long context),
+    # and batches are cut from features, so the schedule counts features per example.
+    features = objective.head.encode(tokenizer, data, params.max_length)
+    encoded_data: LabeledTexts | None = data
+    features_per_example = len(features) / len(data)
     planned_steps = sum(
-        math.ceil(objective.planned_epoch_size(epoch, len(data)) / params.batch_size) for epoch in range(params.epochs)
+        math.ceil(objective.planned_epoch_size(epoch, len(data)) * features_per_example / params.batch_size)
+        for epoch in range(params.epochs)
     )
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(params.warmup_ratio * planned_steps), planned_steps)
 
@@ -172,8 +178,6 @@ def train(
     last_loss = math.nan
     steps = 0
     examples_seen = 0
-    encoded_data: LabeledTexts | None = None
-    features: list[dict[str, Any]] = []
     for epoch in range(params.epochs):
         epoch_data = objective.epoch_data(epoch, model, tokenizer, data, device, training=params, progress=progress)
         if epoch_data is not encoded_data:

@@ -76,6 +76,10 @@ class A2TObjective(CompositeObjective):
         chosen = torch.randperm(len(data))[: self._attacked_count(len(data))].sort().values.tolist()
         attacked = data.subset(chosen)
         generate = self._generator or _default_generator()
+        # A task whose attacks must keep some words unchanged (the entity mentions of
+        # relation extraction) gives its head an ``attack_constraints`` method.
+        constraints = getattr(self.head, "attack_constraints", None)
+        extra = {"pre_transformation_constraints": constraints()} if constraints is not None else {}
         adversarial = generate(
             model,
             tokenizer,
@@ -87,6 +91,7 @@ class A2TObjective(CompositeObjective):
             max_length=training.max_length,
             device=device,
             progress=progress,
+            **extra,
         )
         if len(adversarial) != len(attacked):
             raise ValueError(f"the adversarial example generator returned {len(adversarial)} results for {len(attacked)} texts")

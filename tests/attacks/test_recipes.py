@@ -15,8 +15,9 @@ GLOVE = ["textfooler-offline", "a2t-fast"]
 
 
 def test_table_lists_every_recipe():
-    assert catalog.ATTACKS.names() == sorted(CHEAP + GLOVE + ["textfooler"])
-    assert sorted(_BUILDERS) == catalog.ATTACKS.names()
+    recipes = [name for name in catalog.ATTACKS.names() if catalog.ATTACKS.entry(name).meta("task") is None]
+    assert recipes == sorted(CHEAP + GLOVE + ["textfooler"])
+    assert sorted(_BUILDERS) == recipes
     assert not catalog.ATTACKS.entry("textfooler").meta("offline")
     assert catalog.ATTACKS.entry("textfooler-offline").meta("approximation")
 

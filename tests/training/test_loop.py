@@ -155,3 +155,33 @@ def test_predict_keeps_input_order_and_mode(tokenizer, data, tiny_bert):
     model.train()
     predict(model, tokenizer, texts, batch_size=2, max_length=32, device=CPU, progress=False)
     assert model.training
+
+
+class _TwoFeatureHead(type(baseline.build(BaselineParams()).head)):
+    """The classification head with every example encoded twice, as QA windows split one example."""
+
+    def encode(self, tokenizer, data, max_length):
+        features = super().encode(tokenizer, data, max_length)
+        doubled = features + [dict(feature) for feature in features]
+        for index, feature in enumerate(doubled):
+            feature["example_index"] = index
+        return doubled
+
+
+def test_schedule_counts_features_not_examples(tokenizer, data, tiny_bert, monkeypatch):
+    import harness.training.loop as loop
+
+    planned = {}
+    schedule = loop.get_linear_schedule_with_warmup
+
+    def recording_schedule(optimizer, warmup_steps, total_steps):
+        planned["total"] = total_steps
+        return schedule(optimizer, warmup_steps, total_steps)
+
+    monkeypatch.setattr(loop, "get_linear_schedule_with_warmup", recording_schedule)
+    params = TrainingParams(epochs=2, batch_size=8, learning_rate=1e-3, max_length=32)
+    objective = baseline.build(BaselineParams(), head=_TwoFeatureHead())
+    stats = train(tiny_bert(), tokenizer, data, params, objective, seed=0, device=torch.device("cpu"), progress=False)
+
+    assert stats.examples_seen == 2 * 2 * len(data)
+    assert planned["total"] == stats.steps
