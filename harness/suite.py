@@ -119,6 +119,9 @@ class TaskSpec(_Strict):
     attacks: list[str] | None = Field(
         None, min_length=1, description="suite attacks run on this task; all of the suite's `attacks` when absent"
     )
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="training settings of this task that replace the suite's, such as max_length"
+    )
 
 
 class ModelSpec(_Strict):
@@ -252,6 +255,13 @@ class Suite(_Strict):
         """Return the suite attacks run on ``task_name``, in the order of the suite's `attacks`."""
         chosen = self.tasks[task_name].attacks
         return list(self.attacks) if chosen is None else [name for name in self.attacks if name in chosen]
+
+    def training_for(self, task_name: str) -> TrainingParams:
+        """Return the suite's training settings with the task's `training` entries replacing theirs."""
+        overrides = self.tasks[task_name].training
+        if not overrides:
+            return self.training
+        return TrainingParams.model_validate({**self.training.model_dump(), **overrides})
 
     def task_settings(self, task_name: str) -> Any:
         """Return the validated settings object of a task (its type's ``Settings`` class)."""
@@ -577,6 +587,17 @@ def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resol
             settings_class = catalog.TASKS.get(task_type).Settings
             for error in exc.errors():
                 problems.append(_describe_pydantic_error(error, ("tasks", task_name, "settings"), _fields_at(settings_class, tuple(error["loc"]))))
+
+    training = task.get("training", {})
+    suite_training = raw.get("training") if isinstance(raw.get("training"), dict) else {}
+    if isinstance(training, dict) and training:
+        try:
+            TrainingParams.model_validate({**suite_training, **training})
+        except ValidationError as exc:
+            for error in exc.errors():
+                # Errors in the suite's own training section are reported by the whole-suite validation.
+                if error["loc"] and error["loc"][0] in training:
+                    problems.append(_describe_pydantic_error(error, ("tasks", task_name, "training"), _fields_at(TrainingParams, tuple(error["loc"]))))
 
     declared_variants = raw.get("variants") if isinstance(raw.get("variants"), dict) else {}
     task_variants = _names_or_none(task.get("variants"))

@@ -88,3 +88,28 @@ def test_unsupported_attack_and_variant_rejected(monkeypatch):
 
     # Restricting the task to what it supports makes the suite valid.
     validate_suite(_suite({"variants": ["baseline"], "attacks": ["pwws"]}))
+
+
+def test_task_training_overrides_suite():
+    raw = _suite({"training": {"max_length": 192}}, training={"max_length": 48, "epochs": 3})
+    suite = validate_suite(raw)
+    assert suite.training_for("sentiment").max_length == 192
+    assert suite.training_for("sentiment").epochs == 3
+    attack = next(unit for unit in build_plan(suite).units if isinstance(unit, AttackUnit))
+    assert attack.config["max_length"] == 192
+
+
+def test_task_training_changes_only_its_keys():
+    raw = _suite()
+    raw["tasks"]["other"] = {"type": "classification", "data": {"source": "packaged", "name": "rotten-tomatoes", "split_seed": 1}}
+    before = {(unit.task, unit.variant, getattr(unit, "attack", None)): unit.key for unit in build_plan(validate_suite(raw)).units}
+    raw["tasks"]["other"]["training"] = {"max_length": 96}
+    after = {(unit.task, unit.variant, getattr(unit, "attack", None)): unit.key for unit in build_plan(validate_suite(raw)).units}
+    assert {name: key for name, key in after.items() if name[0] == "sentiment"} == {name: key for name, key in before.items() if name[0] == "sentiment"}
+    assert all(after[name] != before[name] for name in after if name[0] == "other")
+
+
+@pytest.mark.parametrize(("training", "field"), [({"max_length": -1}, "tasks.sentiment.training.max_length"),
+                                                 ({"max_lenght": 64}, "tasks.sentiment.training.max_lenght")])
+def test_invalid_task_training_named(training, field):
+    assert field in _problems(_suite({"training": training}))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,26 +181,34 @@ def model_window(tokenizer: Any, text: str, max_length: int) -> str:
     return text[: max(ends)]
 
 
-def _attack_examples(
-    attack: Any, wrapper: DynamicPaddingWrapper, examples: LabeledTexts, attack_name: str, progress: bool,
-    prefetch: bool = False,
-) -> tuple[list[ExampleRecord], float]:
-    # Random choices in TextAttack come from Python's `random` (character edits of
-    # DeepWordBug and Pruthi), NumPy's global generator (SciPy's differential evolution
-    # in Bad Characters) and torch (dropout is off in eval mode, so only for safety).
-    # Seeding all three once per run, as TextAttack's Attacker does, makes runs
-    # repeatable and identical to an Attacker run over the same examples. The previous
-    # generator states are restored afterwards so callers see no change.
+@contextlib.contextmanager
+def seeded_generators(seed: int = ATTACK_SEED) -> Iterator[None]:
+    """Seed ``random``, NumPy and torch as TextAttack's Attacker does, and restore their states on exit.
+
+    Random choices in TextAttack come from Python's ``random`` (character edits of
+    DeepWordBug and Pruthi), NumPy's global generator (SciPy's differential evolution in
+    Bad Characters) and torch (dropout is off in eval mode, so only for safety). Seeding all
+    three once per run makes runs repeatable and identical to an Attacker run over the
+    same examples, and callers see their generators unchanged afterwards.
+    """
     saved_states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
-    random.seed(ATTACK_SEED)
-    np.random.seed(ATTACK_SEED)
-    torch.manual_seed(ATTACK_SEED)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     try:
-        return _attack_seeded(attack, wrapper, examples, attack_name, progress, prefetch)
+        yield
     finally:
         random.setstate(saved_states[0])
         np.random.set_state(saved_states[1])
         torch.set_rng_state(saved_states[2])
+
+
+def _attack_examples(
+    attack: Any, wrapper: DynamicPaddingWrapper, examples: LabeledTexts, attack_name: str, progress: bool,
+    prefetch: bool = False,
+) -> tuple[list[ExampleRecord], float]:
+    with seeded_generators():
+        return _attack_seeded(attack, wrapper, examples, attack_name, progress, prefetch)
 
 
 def _attack_seeded(
@@ -226,19 +235,22 @@ def _attack_seeded(
     return records, time.perf_counter() - start
 
 
-def record_from_result(index: int, text: str, label: int, result: Any, model_evaluations: int) -> ExampleRecord:
-    """Turn a TextAttack ``AttackResult`` into an ``ExampleRecord``."""
+def result_outcome(result: Any, index: int) -> str:
+    """Return "skipped", "succeeded" or "failed" for a TextAttack ``AttackResult`` of example ``index``."""
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
 
     if isinstance(result, SkippedAttackResult):
-        outcome = "skipped"
-    elif isinstance(result, SuccessfulAttackResult):
-        outcome = "succeeded"
-    elif isinstance(result, FailedAttackResult):
-        outcome = "failed"
-    else:
-        raise TypeError(f"unexpected attack result {type(result).__name__} for example {index}")
+        return "skipped"
+    if isinstance(result, SuccessfulAttackResult):
+        return "succeeded"
+    if isinstance(result, FailedAttackResult):
+        return "failed"
+    raise TypeError(f"unexpected attack result {type(result).__name__} for example {index}")
 
+
+def record_from_result(index: int, text: str, label: int, result: Any, model_evaluations: int) -> ExampleRecord:
+    """Turn a TextAttack ``AttackResult`` into an ``ExampleRecord``."""
+    outcome = result_outcome(result, index)
     original = result.original_result
     perturbed = result.perturbed_result
     words_total = len(original.attacked_text.words)

@@ -140,7 +140,7 @@ def build_plan(suite: Suite) -> Plan:
             "task": task_config,
             "model": _model_config(suite, model),
             "variant": {"kind": kind, "params": params.model_dump(mode="json")},
-            "training": _settings_config(suite.training),
+            "training": _settings_config(suite.training_for(task)),
             "seed": seed,
             "teacher": teacher_key,
         }
@@ -164,7 +164,7 @@ def build_plan(suite: Suite) -> Plan:
                             "train": trained.key,
                             "attack": attack,
                             "budget": _settings_config(suite.attack),
-                            "max_length": suite.training.max_length,
+                            "max_length": suite.training_for(task).max_length,
                             # Attacked texts are cut to the max_length tokens the model reads.
                             "text_window": "max_length",
                         }

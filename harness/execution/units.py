@@ -86,6 +86,7 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     task = context.task(unit.task)
     splits, _ = context.splits(unit.task)
     kind, params = suite.resolved_variants[unit.variant]
+    training = suite.training_for(unit.task)
     model, tokenizer = load_classifier(suite.models[unit.model], task.label_names(splits), seed=unit.seed, head=task.model_head)
     if hasattr(task, "prepare_model"):
         model, tokenizer = task.prepare_model(model, tokenizer)
@@ -101,10 +102,10 @@ def run_train_unit(context: RunContext, unit: TrainUnit) -> None:
     model.to(device)
     logger.info("training %s/%s/%s seed %d (unit %s)", unit.task, unit.model, unit.variant, unit.seed, unit.key)
     with PeakMemory() as memory:
-        stats = train(model, tokenizer, splits.train, suite.training, objective, seed=unit.seed, device=device, progress=context.progress)
-        evaluation = task.evaluate(model, tokenizer, splits.test, batch_size=suite.training.eval_batch_size,
-                                   max_length=suite.training.max_length, device=device, progress=context.progress,
-                                   precision=suite.training.precision)
+        stats = train(model, tokenizer, splits.train, training, objective, seed=unit.seed, device=device, progress=context.progress)
+        evaluation = task.evaluate(model, tokenizer, splits.test, batch_size=training.eval_batch_size,
+                                   max_length=training.max_length, device=device, progress=context.progress,
+                                   precision=training.precision)
     if not math.isfinite(stats.final_loss):
         raise FloatingPointError(
             f"training loss became {stats.final_loss} (diverged); lower the learning rate or the variant's loss weights"
@@ -145,7 +146,8 @@ def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
     examples = attacked_examples(splits.test, suite.attack.examples, suite.attack.seed)
     logger.info("attacking %s/%s with %s on %d examples (unit %s)", unit.model, unit.variant, unit.attack, len(examples), unit.key)
     with PeakMemory() as memory:
-        run = task.attack(model, tokenizer, unit.attack, examples, budget=suite.attack, max_length=suite.training.max_length,
+        run = task.attack(model, tokenizer, unit.attack, examples, budget=suite.attack,
+                          max_length=suite.training_for(unit.task).max_length,
                           device=device, progress=context.progress)
     summary = run.summary
     metrics = {

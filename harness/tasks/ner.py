@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import time
-from contextlib import contextmanager
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,7 +106,7 @@ class NerTask:
         """
         from tqdm.auto import tqdm
 
-        from harness.attacks.runner import ATTACK_SEED, summarize
+        from harness.attacks.runner import seeded_generators, summarize
         from harness.perf import forward_flops
         from harness.tasks.ner_attack import EntityF1Goal, EntitySpanProtection, WordTaggerWrapper, build_ner_attack
         from harness.tasks.ner_head import words_in_window
@@ -125,7 +122,7 @@ class NerTask:
         records = []
         started = time.perf_counter()
         try:
-            with _seeded(ATTACK_SEED):
+            with seeded_generators():
                 bar = tqdm(range(len(examples)), desc=attack_name, unit="example", disable=not progress)
                 for index in bar:
                     words, gold = examples.tokens[index], examples.tags[index]
@@ -147,18 +144,9 @@ class NerTask:
         return AttackRun(records, summary, entity_metrics(gold_tags, perturbed), entity_metrics(gold_tags, clean))
 
     def _record(self, index: int, words: tuple[str, ...], gold: tuple[str, ...], result: Any, evaluations: int) -> Any:
-        from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+        from harness.attacks.runner import ExampleRecord, result_outcome
 
-        from harness.attacks.runner import ExampleRecord
-
-        if isinstance(result, SkippedAttackResult):
-            outcome = "skipped"
-        elif isinstance(result, SuccessfulAttackResult):
-            outcome = "succeeded"
-        elif isinstance(result, FailedAttackResult):
-            outcome = "failed"
-        else:
-            raise TypeError(f"unexpected attack result {type(result).__name__} for example {index}")
+        outcome = result_outcome(result, index)
         original_tags = list(result.original_result.output)
         if outcome == "skipped":
             perturbed_words, perturbed_tags = list(words), original_tags
@@ -193,27 +181,6 @@ class NerTask:
             original_prediction=render_entities(details.get("predicted_entities", [])),
             perturbed_prediction=render_entities(details.get("perturbed_entities", [])),
         )
-
-
-@contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed ``random``, NumPy and torch as TextAttack's Attacker does, and restore their states afterwards.
-
-    DeepWordBug's character edits draw from ``random`` and NumPy.
-    """
-    import numpy as np
-    import torch
-
-    saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        torch.set_rng_state(saved[2])
 
 
 def _dataset_name(spec: Any) -> str:

@@ -10,19 +10,16 @@ prediction falls below ``success_f1``; an example whose clean F1 is already belo
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from harness.attacks.resources import import_textattack, nltk_downloads_disabled
-from harness.attacks.runner import ATTACK_SEED, ExampleRecord
+from harness.attacks.runner import ExampleRecord, result_outcome, seeded_generators
 from harness.tasks.qa_data import PLACEHOLDER, QAExamples
 from harness.tasks.qa_metrics import best_f1
 from harness.tasks.qa_model import SpanPrediction, SpanPredictor
@@ -44,21 +41,6 @@ class AttackOutcome:
     record: ExampleRecord
     clean: SpanPrediction
     attacked: SpanPrediction
-
-
-@contextlib.contextmanager
-def seeded_generators(seed: int = ATTACK_SEED) -> Iterator[None]:
-    """Seed random, NumPy and torch as TextAttack's Attacker does, and restore their states afterwards."""
-    saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        torch.set_rng_state(saved[2])
 
 
 # --- question attacks -------------------------------------------------------------------------
@@ -134,7 +116,6 @@ def build_question_attack(name: str, predictor: SpanPredictor, *, threshold: flo
 
 
 def attack_questions(attack: Any, examples: QAExamples, *, attack_name: str, progress: bool) -> list[AttackOutcome]:
-    from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
 
     goal: AnswerF1Goal = attack.goal_function
     predictor = goal.predictor
@@ -145,14 +126,7 @@ def attack_questions(attack: Any, examples: QAExamples, *, attack_name: str, pro
             goal.set_example(context, golds)
             evaluations_before = predictor.model_evaluations
             result = attack.attack(question, 0)
-            if isinstance(result, SkippedAttackResult):
-                outcome = "skipped"
-            elif isinstance(result, SuccessfulAttackResult):
-                outcome = "succeeded"
-            elif isinstance(result, FailedAttackResult):
-                outcome = "failed"
-            else:
-                raise TypeError(f"unexpected attack result {type(result).__name__} for example {index}")
+            outcome = result_outcome(result, index)
             clean = result.original_result.raw_output
             attacked = clean if outcome == "skipped" else result.perturbed_result.raw_output
             perturbed_question = question if outcome == "skipped" else result.perturbed_result.attacked_text.text
