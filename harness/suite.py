@@ -691,6 +691,12 @@ def _resolve_paths(suite: Suite, base_dir: Path) -> Suite:
     return suite.model_copy(update={"tasks": tasks, "models": models})
 
 
+def _inferable_suffixes(task_type: str) -> tuple[str, ...]:
+    """File suffixes whose format a task infers without `format`: .txt is SemEval for relation extraction, .json is SQuAD for QA."""
+    extra = {"relation-extraction": (".txt",), "extractive-qa": (".json",)}.get(task_type, ())
+    return (".csv", ".jsonl", ".parquet", ".conll", *extra)
+
+
 def _check_files(suite: Suite) -> list[str]:
     problems = []
     for name, task in suite.tasks.items():
@@ -698,9 +704,9 @@ def _check_files(suite: Suite) -> list[str]:
         if isinstance(data, FileData):
             if not data.path.is_file():
                 problems.append(f"tasks.{name}.data.path: file not found: {data.path}. Relative paths start at the suite file's folder.")
-            elif data.format is None and data.path.suffix.lower() not in (".csv", ".jsonl", ".parquet", ".conll"):
+            elif data.format is None and data.path.suffix.lower() not in _inferable_suffixes(task.type):
                 problems.append(f"tasks.{name}.data.format: cannot infer the format of {data.path.name}. "
-                                "Set format to csv, jsonl, parquet or conll.")
+                                "Set format to csv, jsonl, parquet, conll, semeval or squad.")
     for name, model in suite.models.items():
         if model.source == "local" and model.path is not None and not (model.path / "config.json").is_file():
             problems.append(f"models.{name}.path: no config.json in {model.path}. Point it at a saved Hugging Face model folder.")
