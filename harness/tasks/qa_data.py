@@ -113,6 +113,8 @@ def read_squad(path: Path) -> QAExamples:
         raise DataError(f"{path}: not UTF-8 ({error.reason} at byte {error.start}). Save the file as UTF-8.") from None
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}. Fix the JSON syntax.") from None
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to read. Use the SQuAD v1.1 layout (data → paragraphs → qas → answers).") from None
 
     articles = _field(document, "data", list, path, "$")
     ids, questions, contexts, answers, groups = [], [], [], [], []

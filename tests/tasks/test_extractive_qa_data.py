@@ -84,6 +84,17 @@ def test_read_squad_invalid_json_names_line(tmp_path):
         read_squad(path)
 
 
+def test_read_squad_deep_nesting_rejected(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+
+    with pytest.raises(DataError) as caught:
+        read_squad(path)
+
+    assert str(path) in str(caught.value)
+    assert "nested too deeply" in str(caught.value)
+
+
 def test_file_split_keeps_paragraphs_apart(tmp_path):
     path = _write(tmp_path, _squad(paragraphs_per_article=2, articles=10))
     task = ExtractiveQATask()
