@@ -152,7 +152,7 @@ def read_conll(path: Path, *, allowed_types: set[str] | None = None, labels_fiel
             tags.clear()
 
     try:
-        with path.open("r", encoding="utf-8") as handle:
+        with path.open("r", encoding="utf-8-sig") as handle:
             for line_number, line in enumerate(handle, start=1):
                 columns = line.split()
                 if not columns:

@@ -40,6 +40,16 @@ def test_conll_reads_sentences_and_last_column(tmp_path):
     assert raw.tags[0] == ("B-PER", "I-PER", "O", "B-LOC", "O")
 
 
+def test_conll_byte_order_mark_skipped(tmp_path):
+    path = tmp_path / "bom.conll"
+    path.write_bytes("\ufeff-DOCSTART- -X- -X- O\r\n\r\nJohn B-person\r\nruns O\r\n".encode("utf-8"))
+
+    raw = read_conll(path)
+
+    assert raw.tokens == [("John", "runs")]
+    assert raw.tags == [("B-person", "O")]
+
+
 def test_conll_converts_iob1_to_iob2(tmp_path):
     raw = read_conll(write(tmp_path, CONLL))
 
