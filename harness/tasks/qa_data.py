@@ -106,7 +106,7 @@ def read_squad(path: Path) -> QAExamples:
     Errors name the file, the JSON path and question id, the bad value and the fix.
     """
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise DataError(f"{path}: file not found. Check data.path in the suite.") from None
     except UnicodeDecodeError as error:

@@ -84,6 +84,16 @@ def test_read_squad_invalid_json_names_line(tmp_path):
         read_squad(path)
 
 
+def test_read_squad_byte_order_mark_skipped(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_squad()).encode("utf-8"))
+
+    examples = read_squad(path)
+
+    assert len(examples) == 16
+    assert examples.ids[0] == "q0-0"
+
+
 def test_read_squad_deep_nesting_rejected(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
