@@ -42,9 +42,12 @@ def read_semeval(path: Path) -> list[SemEvalRecord]:
     if not path.is_file():
         raise DataError(f"{path}: file not found. Check tasks.<name>.data.path in the suite.")
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid UTF-8 (byte {exc.start}). Re-encode the file as UTF-8.") from None
+    # Only CR, LF and CRLF end a line. str.splitlines would also break a sentence at U+2028,
+    # U+0085 or a form feed, then report a missing marker and shift later line numbers.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
     records = []
     seen_ids: dict[str, int] = {}

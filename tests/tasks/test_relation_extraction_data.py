@@ -108,6 +108,17 @@ def test_semeval_reader_errors_name_file_and_line(tmp_path, text, line, message)
     assert message in str(error.value)
 
 
+def test_semeval_reader_keeps_unicode_line_separators(tmp_path):
+    path = tmp_path / "separators.txt"
+    text = '1\t"The <e1>mill</e1>\u2028grinds <e2>grain</e2>\x85."\r\nOther\r\n\r\n2\t"A <e1>b</e1>\x0cc <e2>d</e2>."\r\nOther\r\n'
+    path.write_text(text, encoding="utf-8", newline="")
+
+    records = semeval.read_semeval(path)
+
+    assert [record.text for record in records] == ["The <e1>mill</e1>\u2028grinds <e2>grain</e2>\x85.", "A <e1>b</e1>\x0cc <e2>d</e2>."]
+    assert [record.line for record in records] == [1, 4]
+
+
 def test_semeval_reader_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         semeval.read_semeval(tmp_path / "absent.txt")
