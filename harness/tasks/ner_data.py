@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 OUTSIDE = "O"
 _TAG = re.compile(r"^([BI])-(\S+)$")
+# Columns are separated by ASCII spaces and tabs only, so a token keeps a no-break space or
+# U+2028 that str.split() would treat as a column break and silently cut the token.
+ASCII_WHITESPACE = " \t\r\n\f\v"
+_COLUMN_SEPARATOR = re.compile(r"[ \t\f\v]+")
 DOCSTART = "-DOCSTART-"
 
 
@@ -154,7 +158,8 @@ def read_conll(path: Path, *, allowed_types: set[str] | None = None, labels_fiel
     try:
         with path.open("r", encoding="utf-8-sig") as handle:
             for line_number, line in enumerate(handle, start=1):
-                columns = line.split()
+                stripped = line.strip(ASCII_WHITESPACE)
+                columns = _COLUMN_SEPARATOR.split(stripped) if stripped else []
                 if not columns:
                     close_sentence()
                     continue

@@ -50,6 +50,16 @@ def test_conll_byte_order_mark_skipped(tmp_path):
     assert raw.tags == [("B-person", "O")]
 
 
+def test_conll_token_keeps_unicode_spaces(tmp_path):
+    path = tmp_path / "spaces.conll"
+    path.write_text("New\u00a0York B-loc\nis\tO\nbi\u2028g O\n", encoding="utf-8")
+
+    raw = read_conll(path)
+
+    assert raw.tokens == [("New\u00a0York", "is", "bi\u2028g")]
+    assert raw.tags == [("B-loc", "O", "O")]
+
+
 def test_conll_converts_iob1_to_iob2(tmp_path):
     raw = read_conll(write(tmp_path, CONLL))
 
