@@ -616,10 +616,11 @@ def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resol
 
     suite_attacks = _names_or_none(raw.get("attacks")) or []
     task_attacks = _names_or_none(task.get("attacks"))
-    for name in task_attacks or []:
-        if name not in suite_attacks:
-            problems.append(f"{field}.attacks: {name!r} is not in the suite's attacks ({', '.join(suite_attacks) or 'none'}). Add it to 'attacks:'.")
     supported_attacks = entry.meta("attacks", ())
+    for name in task_attacks or []:
+        # An attack the task does not support gets only the message below, not this fix.
+        if name not in suite_attacks and name in supported_attacks:
+            problems.append(f"{field}.attacks: {name!r} is not in the suite's attacks ({', '.join(suite_attacks) or 'none'}). Add it to 'attacks:'.")
     for name in suite_attacks if task_attacks is None else task_attacks:
         if name in catalog.ATTACKS and name not in supported_attacks:
             problems.append(

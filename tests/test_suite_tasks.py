@@ -113,3 +113,13 @@ def test_task_training_changes_only_its_keys():
                                                  ({"max_lenght": 64}, "tasks.sentiment.training.max_lenght")])
 def test_invalid_task_training_named(training, field):
     assert field in _problems(_suite({"training": training}))
+
+
+def test_unsupported_task_attack_one_fix(monkeypatch):
+    entry = catalog.TASKS.entry("classification")
+    narrowed = dict(entry.metadata) | {"attacks": ("pwws", "deepwordbug")}
+    monkeypatch.setitem(catalog.TASKS._entries, "classification",
+                        Entry(entry.name, entry.description, entry.target, tuple(sorted(narrowed.items()))))
+    message = _problems(_suite({"attacks": ["pruthi"]}))
+    assert "'pruthi' does not apply to task 'sentiment'" in message
+    assert "Add it to 'attacks:'" not in message

@@ -118,7 +118,7 @@ def read_hub(name: str, config: str | None, revision: str | None, text_column: s
     try:
         loaded = datasets.load_dataset(name, config, revision=revision)
     except Exception as exc:  # datasets raises many types: missing name, offline, bad files
-        raise DataError(f"hub data set {name!r} could not be loaded: {exc}. Check the name, and the network if it is remote.") from None
+        raise DataError(f"hub data set {name!r} could not be loaded: {str(exc).rstrip('.')}. Check the name (tasks.<name>.data.name), and the network if it is remote.") from None
     frames = {}
     for role, split in (("train", train_split), ("dev", dev_split), ("test", test_split)):
         if split is None:

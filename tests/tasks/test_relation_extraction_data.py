@@ -292,6 +292,10 @@ def test_wordnet_relations_load(wordnet_splits):
 
 
 def test_wordnet_relations_known_links(wordnet_splits):
+    from harness.attacks.resources import prepare_offline_resources
+
+    # The generated pairs may come from the cache, which leaves NLTK's WordNet unset up.
+    prepare_offline_resources()
     from nltk.corpus import wordnet
 
     splits, _ = wordnet_splits
