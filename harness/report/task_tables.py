@@ -17,6 +17,7 @@ from harness.report.views import Stat, finite_or_none
 
 CLEAN = "clean."
 ROBUST = "robust."
+ATTACKED_CLEAN = "attacked_clean."
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class TaskMetricRow:
     dataset_generated: bool
     clean: dict[str, Stat | None]
     robust: dict[tuple[str, str], Stat | None]  # (attack, metric) -> Stat
+    # The headline metric on the original inputs of the attacked sample, the baseline of the
+    # values under attack; every attack of a task uses the same sample, so it counts once per training unit.
+    attacked_clean: Stat | None = None
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,13 @@ def build_task_tables(rows: Sequence[LeaderboardRow]) -> list[TaskTable]:
             label = catalog.TASKS.entry(task_type).meta("headline_label", label)
         metrics = _metric_order(names, headline)
         attacks = sorted({row.attack for row in task_rows if row.attack is not None})
-        tables.append(TaskTable(task, task_type, headline, label, metrics, attacks, _table_rows(task_rows, metrics)))
+        tables.append(TaskTable(task, task_type, headline, label, metrics, attacks, _table_rows(task_rows, metrics, headline)))
     return tables
 
 
-def _table_rows(rows: Sequence[LeaderboardRow], metrics: list[str]) -> list[TaskMetricRow]:
+def _table_rows(rows: Sequence[LeaderboardRow], metrics: list[str], headline: str | None) -> list[TaskMetricRow]:
     clean: dict[tuple, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    attacked_clean: dict[tuple, dict[str, float]] = defaultdict(dict)
     robust: dict[tuple, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
     datasets: dict[tuple, tuple[str, bool]] = {}
     for row in rows:
@@ -85,6 +90,9 @@ def _table_rows(rows: Sequence[LeaderboardRow], metrics: list[str]) -> list[Task
         datasets[key] = (row.dataset, datasets.get(key, (row.dataset, False))[1] or row.dataset_generated)
         if row.status != "done":
             continue
+        value = finite_or_none(row.task_metrics.get(f"{ATTACKED_CLEAN}{headline}"))
+        if row.attack is not None and value is not None:
+            attacked_clean[key][row.train_key] = value
         for metric in metrics:
             value = finite_or_none(row.task_metrics.get(CLEAN + metric))
             if value is not None:
@@ -97,6 +105,7 @@ def _table_rows(rows: Sequence[LeaderboardRow], metrics: list[str]) -> list[Task
             model=key[0], variant=key[1], dataset=datasets[key][0], dataset_generated=datasets[key][1],
             clean={metric: Stat.of(list(clean[key][metric].values())) for metric in metrics},
             robust={pair: Stat.of(values) for pair, values in robust[key].items()},
+            attacked_clean=Stat.of(list(attacked_clean[key].values())),
         )
         for key in sorted(datasets)
     ]

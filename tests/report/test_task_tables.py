@@ -16,7 +16,8 @@ def _ner_rows() -> list:
                       variant="baseline", seed=seed, train_key=f"t{seed}", clean_accuracy=None, clean_macro_f1=None)
         rows.append(build_row(unit_key=f"a{seed}", attack="deepwordbug",
                               task_metrics={"clean.entity_f1": clean, "clean.f1.PER": 1.0, "clean.entity_precision": 0.5,
-                                            "robust.entity_f1": robust, "robust.f1.PER": 0.0}, **common))
+                                            "robust.entity_f1": robust, "robust.f1.PER": 0.0,
+                                            "attacked_clean.entity_f1": clean + 0.125}, **common))
         rows.append(build_row(unit_key=f"p{seed}", attack="pwws",
                               task_metrics={"clean.entity_f1": clean, "robust.entity_f1": robust / 2}, **common))
     return rows
@@ -37,6 +38,8 @@ def test_means_over_seeds():
     assert row.robust[("deepwordbug", "entity_f1")].mean == 0.375
     assert row.robust[("pwws", "entity_f1")].mean == 0.1875
     assert ("pwws", "f1.PER") not in row.robust
+    assert row.attacked_clean.mean == 0.75
+    assert row.attacked_clean.count == 2
 
 
 def test_rows_without_task_metrics_leave_no_table():
@@ -58,6 +61,8 @@ def test_page_shows_escaped_task_table(tmp_path, fixed_time):
     section = section[: section.index("</section>")]
     assert "entity_f1, deepwordbug" in section
     assert "62.5%" in section
+    assert "entity_f1, clean, attacked sample" in section
+    assert "75.0%" in section
     assert "<img src=x" not in section
     assert "&lt;img src=x onerror=alert(1)&gt;" in section
     unit = json.loads(json_path.read_text())["units"][0]
