@@ -49,7 +49,8 @@ class ExampleOutcome(_Record):
 
     index: int = Field(ge=0)
     text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    label: int = Field(ge=0)
+    # -1 for tasks whose output is not one class (NER, extractive QA).
+    label: int = Field(ge=-1)
     outcome: Literal["succeeded", "failed", "skipped"]
     clean_correct: Literal[0, 1]
     robust_correct: Literal[0, 1]

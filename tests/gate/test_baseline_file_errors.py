@@ -72,3 +72,15 @@ def test_folder_in_place_of_file(tmp_path):
     folder.mkdir()
     assert _load_error(folder) == (f"--baseline {folder}: is a folder. Pass a baseline file such as baseline.json, "
                                    "or a run's leaderboard.json.")
+
+
+def test_outcome_label_minus_one_accepted():
+    from pydantic import ValidationError
+
+    from harness.gate.document import ExampleOutcome
+
+    fields = {"index": 0, "text_sha256": "0" * 64, "outcome": "skipped", "clean_correct": 0, "robust_correct": 0}
+    # NER and QA examples have no single class and store label -1.
+    assert ExampleOutcome(label=-1, **fields).label == -1
+    with pytest.raises(ValidationError):
+        ExampleOutcome(label=-2, **fields)

@@ -79,3 +79,13 @@ def test_ner_suite_end_to_end(tmp_path):
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
     assert "entity" in html
     assert "person: " in html
+
+    # The regression gate reads NER runs, whose examples store label -1, against their own baseline.
+    baseline = tmp_path / "baseline.json"
+    written = subprocess.run([sys.executable, "-m", "harness", "baseline", str(out), "-o", str(baseline)],
+                             capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert written.returncode == 0, written.stderr[-3000:]
+    compared = subprocess.run([sys.executable, "-m", "harness", "compare", str(out), "--baseline", str(baseline)],
+                              capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert compared.returncode == 0, compared.stderr[-3000:]
+    assert "PASSED: no regression" in compared.stdout
