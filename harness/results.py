@@ -25,13 +25,14 @@ def collect_rows(store: Store, keys: set[str] | None = None, validity: ValidityP
     ``keys`` limits the rows to those units; None takes every stored unit. ``validity`` sets
     the thresholds of the validity columns (the defaults when None).
     """
-    units = [unit for unit in store.units() if keys is None or unit["key"] in keys]
+    stored_units = store.units()
+    units = [unit for unit in stored_units if keys is None or unit["key"] in keys]
     train_metrics = store.train_metrics()
     attack_metrics = store.attack_metrics()
     validity_summaries = unit_summaries(store, validity or ValidityParams(), attack_metrics)
     resources = store.unit_resources()
     task_metrics = store.task_metrics()
-    train_types = {unit["key"]: _task_type(unit["config_json"]) for unit in store.units() if unit["kind"] == "train"}
+    train_types = {unit["key"]: _task_type(unit["config_json"]) for unit in stored_units if unit["kind"] == "train"}
     train_units = {unit["key"]: unit for unit in units if unit["kind"] == "train"}
     attacked_train_keys = {unit["train_key"] for unit in units if unit["kind"] == "attack"}
     rows = []

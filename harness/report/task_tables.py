@@ -30,8 +30,8 @@ class TaskMetricRow:
     dataset_generated: bool
     clean: dict[str, Stat | None]
     robust: dict[tuple[str, str], Stat | None]  # (attack, metric) -> Stat
-    # The headline metric on the original inputs of the attacked sample, the baseline of the
-    # values under attack; every attack of a task uses the same sample, so it counts once per training unit.
+    # The headline metric on the original inputs of the attacked sample, which the values under
+    # attack are compared with. Every attack of a task uses the same sample, so it counts once per training unit.
     attacked_clean: Stat | None = None
 
 

@@ -59,7 +59,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class AttackRun:
-    """What a task's attack returns: per-example records, their summary and the task metrics under attack.
+    """Result of a task's attack: per-example records, their summary and the task metrics under attack.
 
     ``robust_metrics`` are the task's metrics (the names of ``Task.evaluate``) computed on
     the model's outputs for the attacked inputs, taking the original input where the

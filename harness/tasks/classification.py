@@ -73,7 +73,7 @@ class ClassificationTask:
 
     def load_splits(self, spec: DataSpec, *, where: str = "data") -> tuple[Splits, DatasetInfo]:
         raw = _read(spec)
-        label_names = _label_set(raw, spec, where)
+        label_names = label_set(raw, spec, where)
         dev, test = raw.dev, raw.test
         train = raw.train
         if test is None:
@@ -117,7 +117,12 @@ def _read(spec: DataSpec) -> sources.RawSplits:
                             spec.train_split, spec.dev_split, spec.test_split)
 
 
-def _label_set(raw: sources.RawSplits, spec: DataSpec, where: str) -> tuple[str, ...]:
+def label_set(raw: sources.RawSplits, spec: DataSpec, where: str, task_label: str = "Classification") -> tuple[str, ...]:
+    """Return ``spec.labels`` when given (every label in the data must be one), else the sorted labels seen.
+
+    Raises:
+        DataError: a label outside ``spec.labels``, or fewer than two labels in the data.
+    """
     frames = [frame for frame in (raw.train, raw.dev, raw.test) if frame is not None]
     seen = sorted(set().union(*(set(frame["label"]) for frame in frames)))
     if spec.labels is not None:
@@ -126,7 +131,7 @@ def _label_set(raw: sources.RawSplits, spec: DataSpec, where: str) -> tuple[str,
             raise DataError(f"{raw.origin}: label(s) {', '.join(map(repr, unknown[:5]))} not in the label set {spec.labels} of {where}.labels. Fix the data or add the labels.")
         return tuple(spec.labels)
     if len(seen) < 2:
-        raise DataError(f"{raw.origin}: only one label ({seen[0]!r}) in the data. Classification needs at least two classes.")
+        raise DataError(f"{raw.origin}: only one label ({seen[0]!r}) in the data. {task_label} needs at least two classes.")
     return tuple(seen)
 
 

@@ -21,6 +21,7 @@ from harness.data import sources
 from harness.errors import DataError, RsbenchError
 from harness.suite import FileData, HubData, PackagedData
 from harness.tasks.base import AttackRun, DatasetInfo, Evaluation, ExampleDescription, LabeledTexts, Splits
+from harness.tasks.classification import label_set
 from harness.tasks.relation_mentions import MARKER_FIX, MARKERS, MarkerError, find_mentions
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class RelationExtractionTask:
         for frame, origin in ((raw.train, raw.origin), (raw.dev, f"{raw.origin} (dev)"), (raw.test, f"{raw.origin} (test)")):
             if frame is not None:
                 _check_markers(frame, origin)
-        label_names = _label_set(raw, spec, where)
+        label_names = label_set(raw, spec, where, "Relation extraction")
         splits = _split_frames(raw, spec, label_names)
         if len(set(splits.train.labels)) < 2:
             raise DataError(f"{where}: the training split has a single label ({label_names[splits.train.labels[0]]!r}). Give at least two classes.")
@@ -244,19 +245,6 @@ def _check_markers(frame: pd.DataFrame, origin: str) -> None:
             find_mentions(text)
         except MarkerError as exc:
             raise DataError(f"{origin}: row {row}: {exc} in {text[:100]!r}. {MARKER_FIX}") from None
-
-
-def _label_set(raw: sources.RawSplits, spec: Any, where: str) -> tuple[str, ...]:
-    frames = [frame for frame in (raw.train, raw.dev, raw.test) if frame is not None]
-    seen = sorted(set().union(*(set(frame["label"]) for frame in frames)))
-    if spec.labels is not None:
-        unknown = [label for label in seen if label not in spec.labels]
-        if unknown:
-            raise DataError(f"{raw.origin}: label(s) {', '.join(map(repr, unknown[:5]))} not in the label set {spec.labels} of {where}.labels. Fix the data or add the labels.")
-        return tuple(spec.labels)
-    if len(seen) < 2:
-        raise DataError(f"{raw.origin}: only one label ({seen[0]!r}) in the data. Relation extraction needs at least two classes.")
-    return tuple(seen)
 
 
 def _split_frames(raw: sources.RawSplits, spec: Any, label_names: tuple[str, ...]) -> Splits:

@@ -81,7 +81,8 @@ def test_logits_rows_and_masking(tokenizer):
     assert torch.equal(rows[0], logits[0, :, 0])
     assert torch.equal(rows[3], logits[1, :, 1])
     loss = task.head.per_example_loss(logits, batch)
-    assert loss.shape == (2,) and torch.all(loss > 0)
+    assert loss.shape == (2,)
+    assert torch.all(loss > 0)
 
 
 @pytest.mark.parametrize(

@@ -228,13 +228,17 @@ def test_generate_directions_follow_labels(monkeypatch):
     for text, label in splits["train"]:
         mentions = find_mentions(text)
         if label == "Hypernym(e1,e2)":
-            assert mentions.e1.startswith("hypo") and mentions.e2.startswith("hyper")
+            assert mentions.e1.startswith("hypo")
+            assert mentions.e2.startswith("hyper")
         if label == "Hypernym(e2,e1)":
-            assert mentions.e1.startswith("hyper") and mentions.e2.startswith("hypo")
+            assert mentions.e1.startswith("hyper")
+            assert mentions.e2.startswith("hypo")
         if label == "Meronym(e1,e2)":
-            assert mentions.e1.startswith("whole") and mentions.e2.startswith("part")
+            assert mentions.e1.startswith("whole")
+            assert mentions.e2.startswith("part")
         if label == "Meronym(e2,e1)":
-            assert mentions.e1.startswith("part") and mentions.e2.startswith("whole")
+            assert mentions.e1.startswith("part")
+            assert mentions.e2.startswith("whole")
 
 
 def test_generate_is_deterministic_per_seed(monkeypatch):
