@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import numpy as np
 import pytest
@@ -26,10 +27,15 @@ def train_identity(key: str = "t1") -> UnitIdentity:
 
 
 def test_peak_memory_sees_allocation():
+    # The block is held until the sampling thread has seen it, or 10 s at most: on a busy
+    # machine the thread can go several intervals without running.
     with PeakMemory(interval=0.01) as memory:
         before = memory._peak_rss
         block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
         block.sum()
+        deadline = time.monotonic() + 10
+        while memory._peak_rss < before + 48 * 2**20 and time.monotonic() < deadline:
+            time.sleep(0.01)
         del block
     assert memory.peaks.peak_rss_bytes >= before + 48 * 2**20
     assert memory.peaks.peak_gpu_bytes is None
