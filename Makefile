@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := wordnet-base wordnet-sense-index chromium
+DEBIAN_PACKAGES := wordnet-base wordnet-sense-index chromium sword-text-web sword-text-sparv libsword-utils
 
 # The embedded suite and the tests use packaged models and data only. Offline mode stops
 # Hugging Face libraries from retrying the network; set these to 0 to use hub names.

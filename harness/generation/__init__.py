@@ -1,0 +1,1 @@
+"""Text generation tasks: machine translation, summarization and dialogue with a prompted causal LM."""
