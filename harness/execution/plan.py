@@ -153,7 +153,7 @@ def build_plan(suite: Suite) -> Plan:
 
     attack_units: list[AttackUnit] = []
     for task in suite.tasks:
-        for model in suite.models:
+        for model in suite.models_for(task):
             for variant in suite.variants_for(model, task):
                 for seed in suite.seeds:
                     trained = train_unit(task, model, variant, seed)
@@ -163,7 +163,7 @@ def build_plan(suite: Suite) -> Plan:
                             "unit": "attack",
                             "train": trained.key,
                             "attack": attack,
-                            "budget": _settings_config(suite.attack),
+                            "budget": _settings_config(suite.attack_for(task)),
                             "max_length": suite.training_for(task).max_length,
                             # Attacked texts are cut to the max_length tokens the model reads.
                             "text_window": "max_length",

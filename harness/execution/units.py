@@ -143,10 +143,11 @@ def run_attack_unit(context: RunContext, unit: AttackUnit) -> None:
     device = torch.device(context.device)
     model.to(device).eval()
     splits, _ = context.splits(unit.task)
-    examples = attacked_examples(splits.test, suite.attack.examples, suite.attack.seed)
+    budget = suite.attack_for(unit.task)
+    examples = attacked_examples(splits.test, budget.examples, budget.seed)
     logger.info("attacking %s/%s with %s on %d examples (unit %s)", unit.model, unit.variant, unit.attack, len(examples), unit.key)
     with PeakMemory() as memory:
-        run = task.attack(model, tokenizer, unit.attack, examples, budget=suite.attack,
+        run = task.attack(model, tokenizer, unit.attack, examples, budget=budget,
                           max_length=suite.training_for(unit.task).max_length,
                           device=device, progress=context.progress)
     summary = run.summary
