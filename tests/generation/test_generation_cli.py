@@ -49,7 +49,7 @@ attack:
 attacks: [seq2seq-chars, seq2seq-wordnet, nonoverlap-wordnet]
 """
 
-PAIRS = "\n".join(f"the {animal} eats {food}\tel {animal} come {food}" for animal in ("cat", "dog", "horse", "bird")
+PAIRS = "source\ttarget\n" + "\n".join(f"the {animal} eats {food}\tel {animal} come {food}" for animal in ("cat", "dog", "horse", "bird")
                   for food in ("bread", "fish", "rice", "apples", "grass"))
 
 
