@@ -64,8 +64,9 @@ def _random_model(spec: ModelSpec):
     folder = converted_model_folder(PACKAGED_CAUSAL_LMS[RANDOM_CAUSAL_LM_TOKENIZER])
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     sizes = {**RANDOM_LLAMA_SIZES, **(spec.architecture or {})}
+    # Untied output embeddings: with tied ones a random model's top token is the input token, so it repeats it.
     config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=1, eos_token_id=2, pad_token_id=2,
-                         tie_word_embeddings=True, **sizes)
+                         tie_word_embeddings=False, **sizes)
     model = LlamaForCausalLM(config).to(torch.float32)
     model.generation_config.eos_token_id = 2
     model.generation_config.pad_token_id = 2

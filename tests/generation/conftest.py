@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from harness.generation.examples import TextPairs
 from harness.generation.models import load_causal_lm_model
@@ -24,17 +23,18 @@ def prompt_format() -> PromptFormat:
     return PromptFormat("Translate English to Spanish.")
 
 
+def build_tiny_llama(seed: int = 0, **architecture):
+    """Build a 2-layer Llama with hidden size 32 over SmolLM2's vocabulary; returns (model, tokenizer)."""
+    spec = ModelSpec(source="random", architecture={"num_hidden_layers": 2, "hidden_size": 32,
+                                                    "intermediate_size": 64, **architecture})
+    model, tokenizer = load_causal_lm_model(spec, seed=seed)
+    return model, tokenizer
+
+
 @pytest.fixture
 def tiny_llama():
     """A factory of tiny random Llamas: ``tiny_llama(seed=0)`` returns (model, tokenizer)."""
-
-    def build(seed: int = 0, **architecture):
-        spec = ModelSpec(source="random", architecture={"num_hidden_layers": 2, "hidden_size": 32,
-                                                        "intermediate_size": 64, **architecture})
-        model, tokenizer = load_causal_lm_model(spec, seed=seed)
-        return model.to(torch.float32), tokenizer
-
-    return build
+    return build_tiny_llama
 
 
 @pytest.fixture(scope="session")
