@@ -1,4 +1,4 @@
-"""The causal-LM head: its loss, its rows, and one training step of every variant on a tiny random Llama."""
+"""The causal-LM head: its loss, its rows, and a few training steps of every variant on a tiny random Llama."""
 
 from __future__ import annotations
 
