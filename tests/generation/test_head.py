@@ -88,8 +88,16 @@ VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize("module, params", VARIANTS, ids=[module.__name__.rsplit(".", 1)[1] for module, _ in VARIANTS])
-@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
+# LoRA, the default, runs every variant; full fine-tuning runs baseline, and the rest only with the slow tests.
+STEP_CASES = [
+    pytest.param(module, params, lora, id=f"{'lora' if lora else 'full'}-{module.__name__.rsplit('.', 1)[1]}",
+                 marks=() if lora or module is baseline else pytest.mark.slow)
+    for lora in (True, False)
+    for module, params in VARIANTS
+]
+
+
+@pytest.mark.parametrize("module, params, lora", STEP_CASES)
 def test_variant_steps_lower_loss(module, params, lora, head, tiny_llama, pairs):
     from harness.generation.models import apply_fine_tuning
 
@@ -127,3 +135,21 @@ def test_rdrop_passes_differ_on_llama(head, tiny_llama, pairs):
     first = head.rows(head.logits(model, batch), batch)
     second = head.rows(head.logits(model, batch), batch)
     assert (first - second).abs().max().item() > 1e-4
+
+
+@pytest.mark.parametrize("module, params", [(baseline, BaselineParams()), (kd, KDParams())], ids=["baseline", "kd"])
+def test_training_loop_runs_lora(module, params, head, tiny_llama, pairs):
+    """The shared loop trains a LoRA-wrapped Llama on text pairs through the causal-LM head."""
+    from harness.generation.models import apply_fine_tuning
+    from harness.training.loop import train
+    from harness.training.params import TrainingParams
+
+    model, tokenizer = tiny_llama(seed=1)
+    teacher, _ = tiny_llama(seed=2)
+    model = apply_fine_tuning(model, lora_rank=4)
+    training = TrainingParams(epochs=3, batch_size=2, learning_rate=2e-2, max_length=128, warmup_ratio=0.0)
+    stats = train(model, tokenizer, pairs, training, module.build(params, teacher=teacher, head=head), seed=0,
+                  device=torch.device("cpu"), progress=False)
+    assert stats.steps == 6
+    assert stats.examples_seen == 3 * len(pairs)
+    assert stats.epoch_losses[-1] < stats.epoch_losses[0]
