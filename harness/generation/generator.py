@@ -66,15 +66,15 @@ class Generator:
     def __call__(self, sources: Sequence[str]) -> list[str]:
         """Return the output for each source, in input order."""
         outputs: dict[str, str] = {}
-        pending: list[str] = []
+        pending: dict[str, None] = {}  # sources to generate, each once, in first-seen order
         for source in sources:
             if self.cache_enabled and source in self.cache:
                 self.cache_hits += 1
                 outputs[source] = self.cache[source]
-            elif source not in outputs and source not in pending:
-                pending.append(source)
+            elif source not in outputs:
+                pending[source] = None
         if pending:
-            generated = self._generate(pending)
+            generated = self._generate(list(pending))
             outputs.update(generated)
             if self.cache_enabled:
                 self.cache.update(generated)

@@ -42,21 +42,22 @@ class CausalLMHead:
         return features
 
     def _encode_pair(self, tokenizer: Any, source: str, target: str, max_length: int, *, origin: str) -> dict[str, Any]:
-        encode = self.prompt.encode
-        feature = encode(tokenizer, source, target, max_source_tokens=self.max_source_tokens,
-                         max_target_tokens=self.max_target_tokens)
-        excess = len(feature["input_ids"]) - max_length
-        if excess <= 0:
-            return feature
-        source_tokens = len(tokenizer(self.prompt.truncate_source(tokenizer, source, self.max_source_tokens),
-                                      add_special_tokens=False)["input_ids"])
-        if source_tokens - excess < 1:
-            raise ValueError(
-                f"training.max_length {max_length} is too short for pair {origin}: the prompt template and the target "
-                f"take {len(feature['input_ids']) - source_tokens} tokens. Raise training.max_length or lower max_target_tokens."
-            )
-        return encode(tokenizer, source, target, max_source_tokens=source_tokens - excess,
-                      max_target_tokens=self.max_target_tokens)
+        budget = self.max_source_tokens
+        while True:
+            feature = self.prompt.encode(tokenizer, source, target, max_source_tokens=budget,
+                                         max_target_tokens=self.max_target_tokens)
+            excess = len(feature["input_ids"]) - max_length
+            if excess <= 0:
+                return feature
+            source_tokens = len(tokenizer(self.prompt.truncate_source(tokenizer, source, budget),
+                                          add_special_tokens=False)["input_ids"])
+            if source_tokens - excess < 1:
+                raise ValueError(
+                    f"training.max_length {max_length} is too short for pair {origin}: the prompt template and the target "
+                    f"take {len(feature['input_ids']) - source_tokens} tokens. Raise training.max_length or lower max_target_tokens."
+                )
+            # Tokens can merge across the cut, so the shorter source is checked again.
+            budget = source_tokens - excess
 
     def logits(self, model: torch.nn.Module, batch: Batch, *, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """Run the model with position ids counted over real tokens, so left and right padding give the same logits."""

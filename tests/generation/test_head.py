@@ -153,3 +153,17 @@ def test_training_loop_runs_lora(module, params, head, tiny_llama, pairs):
     assert stats.steps == 6
     assert stats.examples_seen == 3 * len(pairs)
     assert stats.epoch_losses[-1] < stats.epoch_losses[0]
+
+
+def test_encode_fits_max_length(head, tiny_llama_tokenizer, pairs):
+    """A pair longer than max_length loses source tokens, never target tokens."""
+    data = type(pairs)(("word " * 200, "the sun"), pairs.targets[:2], pairs.groups[:2], pairs.origins[:2])
+    unlimited = head.encode(tiny_llama_tokenizer, data, max_length=1000)
+    limited = head.encode(tiny_llama_tokenizer, data, max_length=60)
+    assert len(unlimited[0]["input_ids"]) > 60
+    assert len(limited[0]["input_ids"]) == 60
+    assert limited[1]["input_ids"] == unlimited[1]["input_ids"]
+    target_labels = [label for label in unlimited[0]["labels"] if label != LABEL_PAD]
+    assert [label for label in limited[0]["labels"] if label != LABEL_PAD] == target_labels
+    with pytest.raises(ValueError, match="training.max_length 30 is too short for pair test:0"):
+        head.encode(tiny_llama_tokenizer, data, max_length=30)
