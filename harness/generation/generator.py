@@ -18,7 +18,7 @@ class Generator:
 
     Prompts are sorted by token count and cut into batches of ``batch_size``, left-padded so
     that every prompt ends where generation starts. Decoding is greedy or beam search as
-    ``decoding`` says, at most ``decoding.max_new_tokens`` tokens, and stops at the
+    ``decoding.strategy`` sets, at most ``decoding.max_new_tokens`` tokens, and stops at the
     end-of-turn token. Outputs are decoded without special tokens and stripped.
 
     Outputs are cached by source text across calls while ``cache_enabled`` is true, which
