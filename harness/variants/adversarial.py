@@ -1,7 +1,8 @@
 """Embedding-space adversarial training in the FreeLB style (Zhu et al., 2020).
 
 A perturbation ``delta`` of shape (batch, tokens, hidden) is added to the word embeddings.
-Padding positions are always zero in ``delta``, and the norm of each example's ``delta`` is
+Padding positions, and tokens outside the batch's ``perturb_mask`` when it has one, are
+always zero in ``delta``, and the norm of each example's ``delta`` is
 taken over all its tokens and hidden units together.
 """
 
@@ -79,7 +80,10 @@ def adversarial_backward(
     The caller zeroes the gradients before and steps the optimiser after.
     """
     embedding = model.get_input_embeddings()
-    mask = batch["attention_mask"]
+    # A head that must keep some tokens clean (the target of a generation task) marks the
+    # perturbed tokens with ``perturb_mask``; every real token is perturbed otherwise.
+    restricted = "perturb_mask" in batch
+    mask = batch["perturb_mask"] if restricted else batch["attention_mask"]
     with torch.no_grad():
         delta = initial_perturbation(embedding(batch["input_ids"]), mask, params)
 
@@ -96,6 +100,9 @@ def adversarial_backward(
         used.append(delta.detach().clone())
 
         grad = delta.grad.detach()
+        if restricted:
+            # Gradients at unperturbed tokens would shrink the l2 step of the perturbed ones.
+            grad = grad * mask.unsqueeze(-1).to(grad.dtype)
         with torch.no_grad():
             delta = ascend(delta.detach(), grad, step_size=params.step_size, norm=params.norm)
             delta = project(delta, mask, epsilon=params.epsilon, norm=params.norm)

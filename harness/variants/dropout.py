@@ -27,7 +27,8 @@ def set_dropout(model: torch.nn.Module, *, hidden: float, attention: float) -> i
 
     Every ``nn.Dropout`` module changes, including the classifier's, and so does the
     ``dropout_prob`` attribute that the SDPA attention of transformers 4.x reads in place of
-    its module. Returns the number of ``nn.Dropout`` modules changed.
+    its module, and the ``attention_dropout`` attribute of Llama-family ``self_attn`` modules.
+    Llama has no hidden-state dropout, so there ``hidden`` reaches only LoRA's dropout modules. Returns the number of ``nn.Dropout`` modules changed.
     """
     config = getattr(model, "config", None)
     if config is not None:
@@ -48,5 +49,8 @@ def set_dropout(model: torch.nn.Module, *, hidden: float, attention: float) -> i
             changed += 1
         elif _is_attention_module(name) and isinstance(getattr(module, "dropout_prob", None), float):
             module.dropout_prob = attention
+        elif name.endswith("self_attn") and isinstance(getattr(module, "attention_dropout", None), float):
+            # Llama-family attention copies config.attention_dropout into this attribute when built.
+            module.attention_dropout = attention
     logger.debug("set %d dropout modules to hidden=%s attention=%s", changed, hidden, attention)
     return changed

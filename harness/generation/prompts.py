@@ -1,0 +1,118 @@
+"""Prompt layout of generation tasks: a chat-template user turn, and the target as the assistant's reply.
+
+With a chat template (SmolLM2 has one), the prompt is the template rendered with one user
+message ``"{instruction}\\n\\n{source}"`` and the generation prompt (``<|im_start|>assistant\\n``
+for SmolLM2). A tokenizer without a chat template gets the plain layout
+``"{instruction}\\n\\n{source}\\n\\n"``, after its BOS token when it has one.
+
+The target is the reference text's tokens followed by the end-of-turn token, the token that
+the template puts right after an assistant message (``<|im_end|>`` for SmolLM2, whose
+tokenizer names ``<|im_start|>`` as its EOS token after GGUF conversion). Without a chat
+template the end token is the tokenizer's EOS token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.training.heads import LABEL_PAD
+
+# Stands for the assistant's text while the template is rendered to find what follows it.
+_CONTENT_MARKER = "RSBENCH-CONTENT-MARKER"
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def end_of_turn_id(tokenizer: Any) -> int:
+    """Return the id of the token that ends an assistant turn.
+
+    With a chat template this is the first token after the assistant's content when it is a
+    special token (``<|im_end|>`` for SmolLM2, ``<|eot_id|>`` for Llama 3); otherwise, and
+    without a template, the EOS token.
+
+    Raises:
+        ValueError: the tokenizer has neither such a token nor an EOS token.
+    """
+    if has_chat_template(tokenizer):
+        messages = [{"role": "user", "content": "x"}, {"role": "assistant", "content": _CONTENT_MARKER}]
+        rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+        after = rendered.split(_CONTENT_MARKER, 1)[1] if _CONTENT_MARKER in rendered else ""
+        following = tokenizer(after, add_special_tokens=False)["input_ids"]
+        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}) or {})
+        if following and following[0] in special:
+            return following[0]
+    if tokenizer.eos_token_id is None:
+        raise ValueError(
+            f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no end-of-turn token in its chat template and no EOS token: "
+            "generation needs one to end the target. Use a tokenizer with a chat template or an EOS token."
+        )
+    return int(tokenizer.eos_token_id)
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """The instruction of a task, and how a source and a target become token ids."""
+
+    instruction: str
+
+    def user_message(self, source: str) -> str:
+        return f"{self.instruction}\n\n{source}"
+
+    def truncate_source(self, tokenizer: Any, source: str, max_source_tokens: int | None) -> str:
+        """Cut ``source`` to its first ``max_source_tokens`` tokens (tokenized alone), decoded back to text."""
+        if max_source_tokens is None:
+            return source
+        ids = tokenizer(source, add_special_tokens=False)["input_ids"]
+        if len(ids) <= max_source_tokens:
+            return source
+        return tokenizer.decode(ids[:max_source_tokens], skip_special_tokens=False)
+
+    def prompt(self, tokenizer: Any, source: str, *, max_source_tokens: int | None = None) -> str:
+        """Return the prompt text: the chat template with the user turn and the generation prompt.
+
+        The source is truncated first, so the template around it stays whole.
+        """
+        source = self.truncate_source(tokenizer, source, max_source_tokens)
+        if has_chat_template(tokenizer):
+            messages = [{"role": "user", "content": self.user_message(source)}]
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return f"{self.user_message(source)}\n\n"
+
+    def prompt_ids(self, tokenizer: Any, source: str, *, max_source_tokens: int | None = None) -> list[int]:
+        """Return the token ids of :meth:`prompt`.
+
+        A chat template writes its own special tokens, so none are added; SmolLM2's tokenizer
+        would otherwise put a second ``<|im_start|>`` in front. The plain layout gets the BOS
+        token in front when the tokenizer has one.
+        """
+        text = self.prompt(tokenizer, source, max_source_tokens=max_source_tokens)
+        ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        if not has_chat_template(tokenizer) and tokenizer.bos_token_id is not None:
+            ids = [tokenizer.bos_token_id, *ids]
+        return ids
+
+    def encode(
+        self, tokenizer: Any, source: str, target: str, *, max_source_tokens: int | None, max_target_tokens: int | None
+    ) -> dict[str, list[int]]:
+        """Tokenize prompt and target into ``input_ids``, ``attention_mask`` and ``labels``.
+
+        ``labels`` are ``LABEL_PAD`` on every prompt token and the token ids on the target.
+        The target is cut to ``max_target_tokens`` tokens. The end-of-turn token follows it
+        only when the whole target fits, so a truncated reference does not teach the model
+        to stop early.
+        """
+        prompt_ids = self.prompt_ids(tokenizer, source, max_source_tokens=max_source_tokens)
+        target_ids = list(tokenizer(target, add_special_tokens=False)["input_ids"])
+        if max_target_tokens is not None and len(target_ids) > max_target_tokens:
+            target_ids = target_ids[:max_target_tokens]
+        else:
+            target_ids.append(end_of_turn_id(tokenizer))
+        input_ids = prompt_ids + target_ids
+        return {
+            "input_ids": input_ids,
+            "attention_mask": [1] * len(input_ids),
+            "labels": [LABEL_PAD] * len(prompt_ids) + target_ids,
+        }
