@@ -20,7 +20,12 @@ from sacrebleu.metrics import BLEU, CHRF
 def _scorers() -> tuple[BLEU, CHRF, BLEU]:
     # Sentence BLEU uses effective order, as sacrebleu recommends for single sentences, so a
     # short output with no matching 4-gram does not score 0 outright.
-    return BLEU(), CHRF(), BLEU(effective_order=True)
+    bleu, chrf, sentence = BLEU(), CHRF(), BLEU(effective_order=True)
+    # A signature names the number of references, which sacrebleu learns from the first call.
+    bleu.corpus_score(["a"], [["a"]])
+    chrf.corpus_score(["a"], [["a"]])
+    sentence.sentence_score("a", ["a"])
+    return bleu, chrf, sentence
 
 
 def _signatures() -> dict[str, str]:
