@@ -61,7 +61,7 @@ _ANY_TAG = re.compile(r"<[^>]*>")
 # A removed note leaves this mark until the text around it is known.
 _NOTE_MARK = "\x00"
 _NOTE_GAP = re.compile(rf"(?P<before>\s*)(?:{_NOTE_MARK}\s*)+")
-# Characters after which a removed note needs no space: the end of the text and closing punctuation.
+# A removed note becomes no space before closing punctuation or after opening punctuation.
 _NO_SPACE_BEFORE = set(".,;:!?)]”’»")
 _NO_SPACE_AFTER = set("([“‘«¿¡")
 # Spanish object pronouns that the Reina-Valera attaches to a verb (dijole, sacadlo).
@@ -79,8 +79,8 @@ _WORD_AFTER_ADDED = re.compile(r"(?<=[^\s>])</transChange>(?=<w\b[^>]*>\w)")
 def bible_pairs(cache_dir: Path | None = None) -> TextPairs:
     """Return the English→Spanish verse pairs, built once from the SWORD modules and then read from the cache.
 
-    Sources are the verse texts of the World English Bible, targets those of the Reina-Valera
-    1909, joined on the verse reference (``Genesis 1:1``); verses that either module lacks or
+    Sources are the verse texts of the World English Bible and targets those of the Reina-Valera
+    1909, joined on the verse reference (``Genesis 1:1``). Verses that either module lacks or
     leaves empty are dropped. Group = book, origin = verse reference. Raises ``DataError`` when
     ``mod2imp`` or a module is missing.
     """
@@ -145,7 +145,7 @@ def _verses(module: str) -> Iterator[tuple[str, str]]:
     """Yield (verse reference, clean text) for every non-empty verse of a SWORD module."""
     for reference, markup in parse_imp(export_module(module)):
         key = _RECORD_KEY.fullmatch(reference)
-        # Verse 0 holds book and chapter introductions and headings, not verse text.
+        # Verse 0 contains book and chapter introductions and headings, not verse text.
         if key is None or key.group("verse") == "0":
             continue
         text = clean_osis(markup)
@@ -186,12 +186,12 @@ def parse_imp(export: str) -> Iterator[tuple[str, str]]:
 def clean_osis(markup: str) -> str:
     """Return the words of one verse of OSIS markup, with notes, speaker labels and headings removed.
 
-    Words come out glued where the module puts markup between two words without whitespace:
-    the World English Bible puts a footnote in place of the space ("God<note>…</note>created"),
-    and the Reina-Valera puts an added word right after or before a ``<w>`` element
-    ("allí</w><transChange>también</transChange><w>bdelio"). A removed note becomes a space
-    unless punctuation or the verse end follows, and an added word is separated by a space
-    unless it is a pronoun attached to the verb before it ("díjo</w><transChange>le").
+    Words come out glued where a module puts markup between two words without whitespace. The
+    World English Bible puts a footnote in place of the space ("God<note>…</note>created").
+    The Reina-Valera puts an added word right after or before a ``<w>`` element
+    ("allí</w><transChange>también</transChange><w>bdelio"). So a removed note becomes a space
+    unless punctuation or the verse end follows. An added word gets a space before it unless
+    it is a pronoun attached to the verb before it ("díjo</w><transChange>le").
     """
     text = _NOTE.sub(_NOTE_MARK, markup)
     text = _SPEAKER.sub(" ", text)
@@ -292,7 +292,7 @@ def chitchat_pairs(history_turns: int) -> TextPairs:
 
     A turn is the run of messages that one speaker sends in a row, joined by spaces. The
     source has one line per history turn, tagged ``B:`` when the replying speaker wrote it and
-    ``A:`` otherwise, so the model always answers as B. Each conversation gives at most two
+    ``A:`` otherwise, so the model always replies as B. Each conversation gives at most two
     targets: the first turn that has a full history (turn number ``history_turns``, counted
     from 0) and the middle turn of the conversation, ``(history_turns + turns - 1) // 2``,
     when it differs. A chosen reply over ``MAX_REPLY_WORDS`` words is skipped (the corpus
@@ -476,7 +476,7 @@ def split_pairs(
     """Split by group into train, dev and test, so no group is in two splits; groups are shuffled with ``seed``.
 
     The fractions count groups, not pairs, so split sizes in pairs vary with the groups
-    drawn (Bible books range from 21 to 2,461 verses). Raises ``DataError`` when a split would
+    drawn (Bible books have from 13 to 2,461 verse pairs). Raises ``DataError`` when a split would
     get no group.
     """
     groups = sorted(set(pairs.groups))
@@ -492,8 +492,12 @@ def split_pairs(
     dev_groups = set(groups[test_count : test_count + dev_count])
     parts: dict[str, list[int]] = {"train": [], "dev": [], "test": []}
     for index, group in enumerate(pairs.groups):
-        part = "test" if group in test_groups else "dev" if group in dev_groups else "train"
-        parts[part].append(index)
+        if group in test_groups:
+            parts["test"].append(index)
+        elif group in dev_groups:
+            parts["dev"].append(index)
+        else:
+            parts["train"].append(index)
     return pairs.subset(parts["train"]), pairs.subset(parts["dev"]), pairs.subset(parts["test"])
 
 

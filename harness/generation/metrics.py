@@ -3,7 +3,7 @@
 BLEU and chrF are sacrebleu's corpus scores with its defaults (13a tokenisation, mixed case,
 exponential smoothing for BLEU, character 6-grams and beta 2 for chrF), divided by 100.
 ROUGE is rouge-score's F-measure with the Porter stemmer, averaged over examples. Token F1
-uses the SQuAD answer normalisation of ``harness.tasks.qa_metrics``. Every function returns
+uses the SQuAD v1.1 text normalisation of ``harness.tasks.qa_metrics``. Every function returns
 0.0 for each metric when there are no examples, and raises ``ValueError`` when the numbers
 of predictions and references differ.
 """

@@ -156,8 +156,7 @@ def test_bible_pairs_without_mod2imp(monkeypatch, tmp_path):
     assert "make setup" in str(error.value)
 
 
-def test_bible_pairs_missing_module(monkeypatch):
-    monkeypatch.setattr(data, "ENGLISH_MODULE", "noSuchModule")
+def test_bible_pairs_missing_module():
     with pytest.raises(DataError) as error:
         data.export_module("noSuchModule")
     assert "noSuchModule" in str(error.value)
@@ -196,8 +195,13 @@ def test_news_unknown_target():
         news_headline_pairs(30, "body")
 
 
-def test_chitchat_pairs_counts_and_groups():
-    pairs = chitchat_pairs(3)
+@pytest.fixture(scope="module")
+def chitchat():
+    return chitchat_pairs(3)
+
+
+def test_chitchat_pairs_counts_and_groups(chitchat):
+    pairs = chitchat
     assert len(pairs) == 6125
     groups = set(pairs.groups)
     assert len(groups) == 3231
@@ -206,8 +210,13 @@ def test_chitchat_pairs_counts_and_groups():
     assert all(len(target.split()) <= data.MAX_REPLY_WORDS for target in pairs.targets)
 
 
-def test_chitchat_history_tags():
-    pairs = chitchat_pairs(3)
+def test_chitchat_rejects_no_history():
+    with pytest.raises(DataError, match="history_turns is 0"):
+        chitchat_pairs(0)
+
+
+def test_chitchat_history_tags(chitchat):
+    pairs = chitchat
     lines = pairs.sources[0].split("\n")
     assert len(lines) == 3
     assert [line[:3] for line in lines] == ["A: ", "B: ", "A: "]
