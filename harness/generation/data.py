@@ -45,7 +45,7 @@ ENGLISH_MODULE = "engWEB2015eb"
 SPANISH_MODULE = "spaRV1909eb"
 SWORD_PACKAGES = "libsword-utils (mod2imp), sword-text-web and sword-text-sparv"
 # Raise when the cleaning rules change, so that cached pairs are built again.
-BIBLE_CACHE_VERSION = 1
+BIBLE_CACHE_VERSION = 2
 
 _RECORD_KEY = re.compile(r"(?P<book>.+) (?P<chapter>\d+):(?P<verse>\d+)")
 # Markup whose content is no verse text: footnotes, the speaker labels of the Song of Solomon,
@@ -232,9 +232,11 @@ def _note_gap(match: re.Match) -> str:
     end = match.end()
     following = match.string[end] if end < len(match.string) else ""
     preceding = match.string[match.start() - 1] if match.start() > 0 else ""
-    if match.group("before") or match.group(0).endswith((" ", "\t", "\n")):
+    if not following or following in _NO_SPACE_BEFORE:
+        return ""
+    if match.group(0) != match.group(0).strip():
         return " "
-    if not following or following in _NO_SPACE_BEFORE or preceding in _NO_SPACE_AFTER or not preceding:
+    if not preceding or preceding in _NO_SPACE_AFTER:
         return ""
     return " "
 
@@ -368,7 +370,7 @@ def read_pairs_file(
     as many tab-separated fields, with no quoting, so a field cannot hold a tab or a line
     break. JSONL: one JSON object per line. Both take the source and target from the columns
     or keys ``source_field`` and ``target_field``, and the group from the optional column or key
-    ``group`` (else every line is its own group). Blank lines are skipped; a UTF-8 byte order
+    ``group`` (where it is missing or empty, the line is its own group). Blank lines are skipped; a UTF-8 byte order
     mark and Windows line endings are accepted. Errors name the file, the line and the fix.
     """
     path = Path(path)
@@ -391,7 +393,7 @@ def read_pairs_file(
             )
         sources.append(source)
         targets.append(target)
-        groups.append(group if group is not None else str(number))
+        groups.append(group if group else str(number))
         origins.append(where)
     if not sources:
         raise DataError(f"{path}: no pairs found. Add lines with a {source_field} and a {target_field}.")

@@ -40,6 +40,11 @@ def test_clean_osis_note_before_punctuation():
     assert clean_osis('<w>said</w>, “<note placement="foot">x</note><w>Let</w>') == "said, “Let"
 
 
+def test_clean_osis_spaced_note_before_punctuation():
+    markup = 'two assaria coins</q> <note placement="foot">An assarion was a coin.</note> <q marker="" who="Jesus">? Not one'
+    assert clean_osis(markup) == "two assaria coins? Not one"
+
+
 def test_clean_osis_note_at_verse_end():
     assert clean_osis("<w>end</w>.<note placement=\"foot\">A note.</note>") == "end."
 
