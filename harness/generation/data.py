@@ -246,7 +246,7 @@ def glued_tokens(texts: Sequence[str], *, rare: int = 1, frequent: int = 20) -> 
 
     A word (letters only, lowercased, six letters or more) counts as glued when it occurs at
     most ``rare`` times in ``texts`` and splits into two parts of two letters or more that each
-    occur at least ``frequent`` times. Rare compounds ("sheepfolds") count too, so this is an
+    occur at least ``frequent`` times. Rare compounds ("wineskin") count too, so this is an
     upper bound.
     """
     counts = Counter(word for text in texts for word in re.findall(r"[^\W\d_]+", text.lower()))
