@@ -359,3 +359,26 @@ def test_attacks_keep_stopwords_and_cap(words, attack_name, cap):
     assert len(changed) == outcome.record.words_changed
     stopwords = protected_stopwords()
     assert not [words[i] for i in changed if words[i] in stopwords or words[i].lower() in stopwords]
+
+
+# --- a real generate call ---------------------------------------------------------------------
+
+
+def test_tiny_llama_attack_counts():
+    from tests.generation.tiny_llama import TinyLlamaGenerate
+
+    generate = TinyLlamaGenerate(cache=False)
+    data = pairs(SOURCES[:2])
+
+    outcomes = attack_generation(generate, data, attack_name="seq2seq-chars", query_budget=12, max_words_changed=2,
+                                 target_bleu=0.5, cache=True)
+
+    assert generate.generated == sum(outcome.record.model_evaluations for outcome in outcomes)
+    for outcome in outcomes:
+        record = outcome.record
+        assert record.queries <= 12
+        assert outcome.clean_output == generate([record.original_text])[0]
+        assert outcome.attacked_output == generate([record.perturbed_text])[0]
+        assert record.outcome in ("succeeded", "failed")
+        if record.outcome == "succeeded":
+            assert output_bleu(outcome.attacked_output, outcome.clean_output) <= 0.5
