@@ -5,7 +5,7 @@ generates 8 tokens per source, behind ``generate(list[str]) -> list[str]``. One 
 the three generation attacks one after the other over the same sources, as a suite does
 against one model. With the cache on, the generate callable keeps its outputs across the
 three attacks (as ``harness.generation.generator.Generator`` does) and the attack wrapper
-keeps them across examples; with it off, every text the goal functions request is
+keeps them across examples. With it off, every text that the goal functions request is
 generated. Records must be identical in both settings. The rates are the median of the
 rounds and are reported, not asserted.
 

@@ -84,8 +84,8 @@ class GenerationModelWrapper(textattack.models.wrappers.ModelWrapper):
 
     def __init__(self, generate: Callable[[list[str]], list[str]], *, cache: bool = True):
         self.generate = generate
-        # TextAttack's compatibility check reads ``model``; it knows only its own T5 helper
-        # and Hugging Face ``*ForConditionalGeneration`` classes.
+        # TextAttack's compatibility check reads ``model``. It accepts only its own T5 helper
+        # and Hugging Face ``*ForConditionalGeneration`` classes, and logs a warning otherwise.
         self.model = generate
         self.cache_enabled = cache
         self.model_evaluations = 0
@@ -144,8 +144,8 @@ class OutputBleuGoal(_ReferenceChoice, MinimizeBleu):
     TextAttack 0.3.11's ``MinimizeBleu`` calls NLTK's ``sentence_bleu`` without smoothing and
     with the two texts swapped (the model output as the reference). Unsmoothed BLEU is about
     1e-77 for an output of fewer than four words even when it equals the reference, so every
-    short clean output met a ``target_bleu`` of 0 and was skipped, and NLTK warned on every
-    such score. Here the perturbed output is the hypothesis and the reference is the
+    short clean output would meet any ``target_bleu`` and be skipped, and NLTK warns on
+    every such score. Here the perturbed output is the hypothesis and the reference is the
     reference, and BLEU is a fraction in [0, 1].
     """
 
@@ -193,7 +193,9 @@ def _quiet_textattack() -> Iterator[None]:
 
 
 def protected_stopwords() -> set[str]:
-    """Return the NLTK English stopwords in lower case, capitalised and upper case.
+    """Return NLTK's English stopwords in lower case, capitalised and upper case.
+
+    The list is the one that ``harness.attacks.resources`` writes into its NLTK data folder.
 
     TextAttack's ``StopwordModification`` compares words as written, so "The" at the start of
     a sentence would otherwise be modifiable.
@@ -306,9 +308,9 @@ def attack_generation(
 ) -> list[GenerationOutcome]:
     """Attack the source of every example in ``examples`` and return one outcome per example.
 
-    An example is skipped, not attacked, when its goal is met on the clean source: with
-    ``goal="clean-output"`` that happens when the clean output has no words (BLEU of an
-    empty output is 0, and an empty reference has no word to overlap). With
+    An example is skipped, not attacked, when its goal is met on the clean source. With
+    ``goal="clean-output"`` that happens when the clean output has no words, because the BLEU
+    of an empty output is 0 and an empty reference has no word to overlap. With
     ``goal="reference"`` it also happens when the clean output already scores at most
     ``target_bleu`` BLEU against the gold target, or differs from it at every word position.
 

@@ -287,11 +287,11 @@ def _result_summary(result):
 def test_parity_with_textattack_attacker(attack_name):
     model = CountingModel(reverse_words)
     data = pairs((*SOURCES, "Tall green trees grow slowly beside the lake"))
-    settings_ = dict(query_budget=25, max_words_changed=2, target_bleu=0.4)
+    attack_settings = dict(query_budget=25, max_words_changed=2, target_bleu=0.4)
 
-    ours = attack_generation(model, data, attack_name=attack_name, **settings_)
-    attack = build_generation_attack(attack_name, GenerationModelWrapper(CountingModel(reverse_words)), **settings_)
-    theirs = [_result_summary(result) for result in _attacker_results(attack, data, settings_["query_budget"])]
+    ours = attack_generation(model, data, attack_name=attack_name, **attack_settings)
+    attack = build_generation_attack(attack_name, GenerationModelWrapper(CountingModel(reverse_words)), **attack_settings)
+    theirs = [_result_summary(result) for result in _attacker_results(attack, data, attack_settings["query_budget"])]
 
     ours_summary = [(o.record.outcome, o.record.perturbed_text, o.attacked_output, o.record.queries) for o in ours]
     # A skipped result's perturbed text is the source, as in our records.
