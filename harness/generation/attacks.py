@@ -27,6 +27,7 @@ import contextlib
 import functools
 import logging
 import math
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -149,7 +150,8 @@ class OutputBleuGoal(_ReferenceChoice, MinimizeBleu):
     reference, and BLEU is a fraction in [0, 1].
     """
 
-    def __init__(self, model_wrapper: Any, *, compare_with: str, target_bleu: float, query_budget: int, batch_size: int):
+    def __init__(self, model_wrapper: Any, *, compare_with: str, target_bleu: float, query_budget: int,
+                 batch_size: int):
         self.compare_with = compare_with
         super().__init__(model_wrapper, target_bleu=target_bleu, query_budget=query_budget, model_batch_size=batch_size)
 
@@ -211,7 +213,7 @@ def words_cap_constraint(max_words_changed: int | float) -> MaxWordsPerturbed:
 
     A fraction is rounded up, so 0.1 of a 12-word source allows 2 words.
     """
-    if isinstance(max_words_changed, bool) or not isinstance(max_words_changed, (int, float)):
+    if isinstance(max_words_changed, bool) or not isinstance(max_words_changed, numbers.Real):
         raise ValueError(f"max_words_changed must be a number, got {max_words_changed!r}")
     if not math.isfinite(max_words_changed) or max_words_changed <= 0:
         raise ValueError(f"max_words_changed must be a word count of at least 1 or a fraction in (0, 1), "
@@ -219,8 +221,8 @@ def words_cap_constraint(max_words_changed: int | float) -> MaxWordsPerturbed:
     if max_words_changed < 1:
         return MaxWordsPerturbed(max_percent=float(max_words_changed))
     if max_words_changed != int(max_words_changed):
-        raise ValueError(f"max_words_changed must be a whole number of words when at least 1, got {max_words_changed!r}; "
-                         "use a value below 1 for a fraction of the words")
+        raise ValueError(f"max_words_changed must be a whole number of words when at least 1, "
+                         f"got {max_words_changed!r}; use a value below 1 for a fraction of the words")
     return MaxWordsPerturbed(max_num_words=int(max_words_changed))
 
 
