@@ -56,7 +56,7 @@ PAIRS = "source\ttarget\n" + "\n".join(f"the {animal} eats {food}\tel {animal} c
 def test_embedded_suite_validates():
     suite = load_suite(REPO / "suites" / "embedded-generation.yaml")
     assert {spec.type for spec in suite.tasks.values()} == {"translation", "summarization", "dialogue"}
-    assert suite.attack_for("bible-mt").examples == 6
+    assert suite.attack_for("bible-mt").examples == 4
 
 
 @pytest.mark.slow
