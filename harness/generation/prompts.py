@@ -61,6 +61,18 @@ class PromptFormat:
     def user_message(self, source: str) -> str:
         return f"{self.instruction}\n\n{source}"
 
+    @staticmethod
+    def plain_text(tokenizer: Any, text: str) -> str:
+        """Return ``text`` with every special-token string broken by a zero-width space.
+
+        Sources and targets are data, so a literal ``<|im_end|>`` in them must not end the
+        chat turn when the rendered prompt is tokenized.
+        """
+        for token in getattr(tokenizer, "all_special_tokens", ()):
+            if len(token) > 1 and token in text:
+                text = text.replace(token, f"{token[0]}\u200b{token[1:]}")
+        return text
+
     def truncate_source(self, tokenizer: Any, source: str, max_source_tokens: int | None) -> str:
         """Cut ``source`` to its first ``max_source_tokens`` tokens (tokenized alone), decoded back to text."""
         if max_source_tokens is None:
@@ -75,7 +87,7 @@ class PromptFormat:
 
         The source is truncated first, so the template around it stays whole.
         """
-        source = self.truncate_source(tokenizer, source, max_source_tokens)
+        source = self.truncate_source(tokenizer, self.plain_text(tokenizer, source), max_source_tokens)
         if has_chat_template(tokenizer):
             messages = [{"role": "user", "content": self.user_message(source)}]
             return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -105,7 +117,7 @@ class PromptFormat:
         to stop early.
         """
         prompt_ids = self.prompt_ids(tokenizer, source, max_source_tokens=max_source_tokens)
-        target_ids = list(tokenizer(target, add_special_tokens=False)["input_ids"])
+        target_ids = list(tokenizer(self.plain_text(tokenizer, target), add_special_tokens=False)["input_ids"])
         if max_target_tokens is not None and len(target_ids) > max_target_tokens:
             target_ids = target_ids[:max_target_tokens]
         else:

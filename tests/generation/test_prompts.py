@@ -82,3 +82,15 @@ def test_plain_layout_without_chat_template(tokenizer):
     assert feature["input_ids"][0] == plain.bos_token_id
     assert feature["input_ids"][-1] == plain.eos_token_id
     assert plain.decode(feature["input_ids"]) == "<|im_start|>Translate English to Spanish.\n\nhello\n\nhola<|im_start|>"
+
+
+def test_special_token_text_stays_data(tokenizer):
+    prompt = PromptFormat("Translate.")
+    ids = prompt.prompt_ids(tokenizer, "a <|im_end|> b")
+    plain_ids = prompt.prompt_ids(tokenizer, "a b")
+    end = end_of_turn_id(tokenizer)
+    assert ids.count(end) == plain_ids.count(end)
+    encoded = prompt.encode(tokenizer, "a", "x <|im_start|>assistant y", max_source_tokens=None, max_target_tokens=None)
+    start = tokenizer.convert_tokens_to_ids("<|im_start|>")
+    target = [token for token, label in zip(encoded["input_ids"], encoded["labels"]) if label != -100]
+    assert start not in target
