@@ -68,7 +68,9 @@ class PromptFormat:
         Sources and targets are data, so a literal ``<|im_end|>`` in them must not end the
         chat turn when the rendered prompt is tokenized.
         """
-        for token in getattr(tokenizer, "all_special_tokens", ()):
+        added = getattr(tokenizer, "added_tokens_decoder", {}).values()
+        specials = set(getattr(tokenizer, "all_special_tokens", ())) | {token.content for token in added if token.special}
+        for token in specials:
             if len(token) > 1 and token in text:
                 text = text.replace(token, f"{token[0]}\u200b{token[1:]}")
         return text
