@@ -178,7 +178,7 @@ class GenerationTask:
 def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:
     """Estimate the FLOPs of generating outputs with a decoder-only model.
 
-    ``token_counts`` holds (prompt tokens, generated tokens) per output, or total tokens.
+    ``token_counts`` contains (prompt tokens, generated tokens) per output, or total tokens.
     Every token passes the attention projections (grouped key/value heads where the
     configuration has them) and the gated feed-forward block (3 matrices, as in Llama);
     attention scores cost ``4 n h`` per token at position ``n``; the output projection to
