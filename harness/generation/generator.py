@@ -32,7 +32,8 @@ class Generator:
     An encoder-decoder model (``model.config.is_encoder_decoder``) gets the encoder input
     of :func:`~harness.generation.prompts.source_ids` (no chat template), right-padded;
     ``generate`` then returns decoder tokens only, whose leading decoder start token is
-    dropped, and decoding stops at the tokenizer's EOS token.
+    dropped, and decoding stops at the tokenizer's EOS token. Its ``forward_token_counts``
+    are (encoder tokens, generated tokens) pairs.
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class Generator:
         self.generated_sources = 0
         self.generated_tokens = 0
         self.generation_seconds = 0.0
-        self.forward_token_counts: list[int] = []
+        self.forward_token_counts: list[int | tuple[int, int]] = []
 
     def __call__(self, sources: Sequence[str]) -> list[str]:
         """Return the output for each source, in input order."""
@@ -138,7 +139,8 @@ class Generator:
         for ids, prompt in zip(new_tokens.tolist(), prompts):
             length = ids.index(self.end_id) + 1 if self.end_id in ids else len(ids)
             self.generated_tokens += length
-            self.forward_token_counts.append(len(prompt) + length)
+            # An encoder-decoder's counts stay split, as its encoder sees only the source.
+            self.forward_token_counts.append((len(prompt), length) if self.encoder_decoder else len(prompt) + length)
             texts.append(self.tokenizer.decode(ids[:length], skip_special_tokens=True).strip())
         self.generated_sources += len(prompts)
         return texts

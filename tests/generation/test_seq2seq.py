@@ -258,7 +258,20 @@ def test_generator_batches_and_cache_agree(scaled_bart, prompt_format):
     new = sequence[1:]
     new = new[: new.index(EOS_ID) + 1] if EOS_ID in new else new
     assert one[0] == tokenizer.decode(new, skip_special_tokens=True).strip()
-    assert generator.forward_token_counts[0] <= ids.shape[1] + 8
+    encoder_lengths = sorted(len(tokenizer(f"{prompt_format.instruction}\n\n{source}")["input_ids"]) for source in SOURCES)
+    assert sorted(count[0] for count in generator.forward_token_counts) == encoder_lengths
+    assert sum(count[1] for count in generator.forward_token_counts) == generator.generated_tokens
+
+
+def test_encoder_decoder_flops(scaled_bart):
+    from harness.generation.task import causal_lm_flops
+
+    config = scaled_bart[0].config
+    h, ffn, vocabulary = 32, 64, config.vocab_size
+    encoder = 10 * 2 * (4 * h * h + 2 * h * ffn) + 2 * 10 * 10 * h
+    decoder = 3 * 2 * (6 * h * h + 2 * h * ffn) + 10 * 4 * h * h + 2 * 3 * 3 * h + 4 * 3 * 10 * h
+    assert causal_lm_flops(config, [(10, 3)]) == encoder + decoder + 3 * 2 * h * vocabulary
+    assert causal_lm_flops(config, [(10, 3), (10, 3)]) == 2 * causal_lm_flops(config, [(10, 3)])
 
 
 SUITE = """# rsbench run suite.yaml
@@ -299,7 +312,7 @@ def test_run_translation_with_local_bart(bart_folder, tmp_path):
     command = [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress", "--threads", "1"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "units: 1 computed, 0 already stored, 0 failed" in result.stdout
+    assert "units: 2 computed, 0 already stored, 0 failed" in result.stdout  # training and attack
     units = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))["units"]
     assert len(units) == 1
     unit = units[0]
