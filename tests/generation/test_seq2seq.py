@@ -191,6 +191,16 @@ def test_variant_steps_lower_loss(module, params, head, bart_folder, teacher_fol
     assert final < initial
 
 
+def test_reg_sets_bart_dropout(bart_folder):
+    model, _ = _load(bart_folder)
+    reg.build(RegParams(hidden_dropout=0.25, attention_dropout=0.125)).configure_model(model)
+    layer = model.model.encoder.layers[0]
+    assert layer.dropout == 0.25
+    assert layer.self_attn.dropout == 0.125
+    assert model.model.decoder.layers[0].encoder_attn.dropout == 0.125
+    assert model.model.decoder.dropout == 0.25
+
+
 def test_lora_targets_per_architecture():
     from transformers import T5Config, T5ForConditionalGeneration
 
