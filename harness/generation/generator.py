@@ -139,7 +139,7 @@ class Generator:
         for ids, prompt in zip(new_tokens.tolist(), prompts):
             length = ids.index(self.end_id) + 1 if self.end_id in ids else len(ids)
             self.generated_tokens += length
-            # An encoder-decoder's counts stay split, as its encoder sees only the source.
+            # An encoder-decoder's counts stay split because its encoder reads only the source.
             self.forward_token_counts.append((len(prompt), length) if self.encoder_decoder else len(prompt) + length)
             texts.append(self.tokenizer.decode(ids[:length], skip_special_tokens=True).strip())
         self.generated_sources += len(prompts)

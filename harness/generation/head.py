@@ -86,7 +86,7 @@ class CausalLMHead:
         """Run the model with position ids counted over real tokens, so left and right padding give the same logits.
 
         An encoder-decoder model gets the batch as its encoder input and the labels shifted
-        right as its decoder input; the logits are the decoder's, one row per label.
+        right as its decoder input. Its logits are the decoder's, one row per label.
         """
         inputs = model_inputs(batch, inputs_embeds=inputs_embeds)
         if getattr(model.config, "is_encoder_decoder", False):

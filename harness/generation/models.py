@@ -1,6 +1,6 @@
 """Causal LMs and encoder-decoder models of generation tasks: loading, LoRA or full fine-tuning, and safetensors checkpoints.
 
-A ``local`` or ``hub`` model whose config says ``is_encoder_decoder`` (T5, BART, Marian)
+A ``local`` or ``hub`` model whose config sets ``is_encoder_decoder`` (T5, BART, Marian)
 loads with ``AutoModelForSeq2SeqLM`` instead of ``AutoModelForCausalLM``, and its tokenizer
 is marked (:func:`harness.generation.prompts.mark_encoder_decoder`) so that the head encodes
 an encoder input and decoder labels.

@@ -133,7 +133,7 @@ class PromptFormat:
 
 
 # Set on the tokenizer of an encoder-decoder model by harness.generation.models, so that
-# CausalLMHead.encode, which sees only the tokenizer, picks the encoder-decoder layout.
+# CausalLMHead.encode, which receives only the tokenizer, picks the encoder-decoder layout.
 ENCODER_DECODER_ATTRIBUTE = "rsbench_encoder_decoder"
 
 

@@ -202,8 +202,8 @@ def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Seque
 def encoder_decoder_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:
     """Estimate the FLOPs of generating outputs with an encoder-decoder model (BART, Marian, T5 configurations).
 
-    ``token_counts`` holds (source tokens, generated tokens) per output; a plain total
-    counts as source tokens. Every source token passes the encoder layers (4 attention
+    ``token_counts`` contains (source tokens, generated tokens) per output, and a plain
+    total counts as source tokens. Every source token passes the encoder layers (4 attention
     projections and the feed-forward block: 2 matrices, 3 for a gated T5); every generated
     token passes the decoder layers (self- and cross-attention projections, feed-forward)
     and the output projection; the cross-attention keys and values of the source are

@@ -210,6 +210,36 @@ def test_lora_targets_per_architecture():
     assert lora_targets(t5, LORA_TARGET_MODULES) == ["q", "v"]
 
 
+def test_t5_lora_step_lowers_loss(head, pairs, tmp_path):
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    from harness.generation.models import apply_fine_tuning
+    from harness.lm import converted_model_folder
+
+    tokenizer = AutoTokenizer.from_pretrained(str(converted_model_folder()))
+    tokenizer.eos_token = tokenizer.convert_ids_to_tokens(EOS_ID)
+    tokenizer.pad_token = tokenizer.convert_ids_to_tokens(PAD_ID)
+    config = T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                      pad_token_id=PAD_ID, eos_token_id=EOS_ID, decoder_start_token_id=PAD_ID)
+    torch.manual_seed(0)
+    T5ForConditionalGeneration(config).save_pretrained(tmp_path, safe_serialization=True)
+    tokenizer.save_pretrained(tmp_path)
+
+    model, tokenizer = _load(tmp_path)
+    assert isinstance(model, T5ForConditionalGeneration)
+    model = apply_fine_tuning(model, lora_rank=4)
+    assert sorted({name.split(".")[-4] for name, p in model.named_parameters() if p.requires_grad}) == ["q", "v"]
+    batch = _batch(head, tokenizer, pairs)
+    objective = baseline.build(BaselineParams(), head=head)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-2)
+    losses = []
+    for _ in range(4):
+        optimizer.zero_grad()
+        losses.append(objective.step(model, batch))
+        optimizer.step()
+    assert losses[-1] < losses[0]
+
+
 def test_lora_checkpoint_round_trip(head, bart_folder, pairs, tmp_path):
     from harness.generation.models import apply_fine_tuning
 
@@ -256,7 +286,8 @@ def test_generator_batches_and_cache_agree(scaled_bart, prompt_format):
     uncached = _generator(scaled_bart, prompt_format, batch_size=4, cache_enabled=False)
     assert one == four == uncached(SOURCES) == uncached(SOURCES)
     assert len(set(four)) > 1
-    assert generator(SOURCES[:2]) == four[:2] and generator.cache_hits == 2
+    assert generator(SOURCES[:2]) == four[:2]
+    assert generator.cache_hits == 2
     assert uncached.generated_sources == 2 * len(SOURCES)
 
     # The first output equals greedy decoding of the encoder input by hand, decoder start token dropped.
