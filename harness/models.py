@@ -24,7 +24,8 @@ HEADS = {
     "sequence-classification": ("AutoModelForSequenceClassification", "BertForSequenceClassification"),
     "token-classification": ("AutoModelForTokenClassification", "BertForTokenClassification"),
     "question-answering": ("AutoModelForQuestionAnswering", "BertForQuestionAnswering"),
-    # Generation tasks: harness.generation.models loads these, with a tiny Llama for `source: random`.
+    # Generation tasks: harness.generation.models loads these (AutoModelForSeq2SeqLM for an
+    # encoder-decoder config), with a tiny Llama for `source: random`.
     "causal-lm": ("AutoModelForCausalLM", "LlamaForCausalLM"),
 }
 

@@ -1,4 +1,4 @@
-"""Batched text generation with a prompted causal LM, cached per source text."""
+"""Batched text generation with a prompted causal LM or an encoder-decoder model, cached per source text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from harness.generation.decoding import Decoding
-from harness.generation.prompts import PromptFormat, end_of_turn_id
+from harness.generation.prompts import PromptFormat, encoder_end_id, end_of_turn_id, source_ids
 from harness.perf import autocast
 
 
@@ -28,6 +28,12 @@ class Generator:
     counted), ``generation_seconds`` (wall time inside ``generate``), and
     ``forward_token_counts`` (prompt plus output tokens of each generated source, for FLOP
     estimates).
+
+    An encoder-decoder model (``model.config.is_encoder_decoder``) gets the encoder input
+    of :func:`~harness.generation.prompts.source_ids` (no chat template), right-padded;
+    ``generate`` then returns decoder tokens only, whose leading decoder start token is
+    dropped, and decoding stops at the tokenizer's EOS token. Its ``forward_token_counts``
+    are (encoder tokens, generated tokens) pairs.
     """
 
     def __init__(
@@ -54,14 +60,15 @@ class Generator:
         self.device = torch.device(device)
         self.precision = precision
         self.cache_enabled = cache_enabled
-        self.end_id = end_of_turn_id(tokenizer)
+        self.encoder_decoder = bool(getattr(model.config, "is_encoder_decoder", False))
+        self.end_id = encoder_end_id(tokenizer) if self.encoder_decoder else end_of_turn_id(tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.end_id
         self.cache: dict[str, str] = {}
         self.cache_hits = 0
         self.generated_sources = 0
         self.generated_tokens = 0
         self.generation_seconds = 0.0
-        self.forward_token_counts: list[int] = []
+        self.forward_token_counts: list[int | tuple[int, int]] = []
 
     def __call__(self, sources: Sequence[str]) -> list[str]:
         """Return the output for each source, in input order."""
@@ -81,8 +88,12 @@ class Generator:
         return [outputs[source] for source in sources]
 
     def _generate(self, sources: list[str]) -> dict[str, str]:
-        prompts = [self.prompt.prompt_ids(self.tokenizer, source, max_source_tokens=self.max_source_tokens)
-                   for source in sources]
+        if self.encoder_decoder:
+            prompts = [source_ids(self.prompt, self.tokenizer, source, max_source_tokens=self.max_source_tokens)
+                       for source in sources]
+        else:
+            prompts = [self.prompt.prompt_ids(self.tokenizer, source, max_source_tokens=self.max_source_tokens)
+                       for source in sources]
         order = sorted(range(len(sources)), key=lambda index: len(prompts[index]))
         results: dict[str, str] = {}
         was_training = self.model.training
@@ -102,8 +113,9 @@ class Generator:
         input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
         for row, ids in enumerate(prompts):
-            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[row, width - len(ids) :] = 1
+            start = 0 if self.encoder_decoder else width - len(ids)
+            input_ids[row, start : start + len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, start : start + len(ids)] = 1
 
         beam = self.decoding.strategy == "beam"
         started = time.perf_counter()
@@ -121,12 +133,14 @@ class Generator:
             )
         self.generation_seconds += time.perf_counter() - started
 
-        new_tokens = sequences[:, width:].cpu()
+        # A decoder's output starts with its start token; a causal LM's repeats the prompt.
+        new_tokens = sequences[:, 1:].cpu() if self.encoder_decoder else sequences[:, width:].cpu()
         texts = []
         for ids, prompt in zip(new_tokens.tolist(), prompts):
             length = ids.index(self.end_id) + 1 if self.end_id in ids else len(ids)
             self.generated_tokens += length
-            self.forward_token_counts.append(len(prompt) + length)
+            # An encoder-decoder's counts stay split because its encoder reads only the source.
+            self.forward_token_counts.append((len(prompt), length) if self.encoder_decoder else len(prompt) + length)
             texts.append(self.tokenizer.decode(ids[:length], skip_special_tokens=True).strip())
         self.generated_sources += len(prompts)
         return texts

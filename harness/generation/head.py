@@ -1,4 +1,4 @@
-"""The training head of generation tasks: next-token cross-entropy on the target tokens of a prompted causal LM."""
+"""The training head of generation tasks: cross-entropy on the target tokens of a prompted causal LM or an encoder-decoder model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.generation.examples import TextPairs
-from harness.generation.prompts import PromptFormat
+from harness.generation.prompts import PromptFormat, is_encoder_decoder_tokenizer, source_ids, target_ids
 from harness.training.heads import LABEL_PAD, Batch, model_inputs
 
 
@@ -20,6 +20,16 @@ class CausalLMHead:
     variant reads so that it perturbs only the prompt. ``rows`` are the logits at the
     positions that predict a target token, so distillation and R-Drop compare one
     distribution per target token.
+
+    An encoder-decoder model (T5, BART, Marian; its tokenizer is marked by
+    :func:`harness.generation.prompts.mark_encoder_decoder` when loaded) gets another
+    layout: ``input_ids`` are the encoder input (:func:`~harness.generation.prompts.source_ids`,
+    no chat template), ``labels`` the decoder's target ids ending with EOS
+    (:func:`~harness.generation.prompts.target_ids`), so ``labels`` and ``input_ids`` differ
+    in length. ``perturb_mask`` is 1 on every encoder token, which is exactly what the
+    model's ``inputs_embeds`` holds, and each feature has ``encoder_decoder`` = 1. The
+    decoder input is the labels shifted right after the decoder start token, and the logits
+    at decoder position t predict label t (no causal shift).
     """
 
     def __init__(self, prompt: PromptFormat, max_source_tokens: int, max_target_tokens: int):
@@ -33,12 +43,25 @@ class CausalLMHead:
         Raises:
             ValueError: the prompt template and the target alone are longer than ``max_length``.
         """
+        if is_encoder_decoder_tokenizer(tokenizer):
+            return self._encode_encoder_decoder(tokenizer, data, max_length)
         features = []
         for index, (source, target) in enumerate(zip(data.sources, data.targets)):
             feature = self._encode_pair(tokenizer, source, target, max_length, origin=data.origins[index])
             feature["perturb_mask"] = [int(label == LABEL_PAD) for label in feature["labels"]]
             feature["example_index"] = index
             features.append(feature)
+        return features
+
+    def _encode_encoder_decoder(self, tokenizer: Any, data: TextPairs, max_length: int) -> list[dict[str, Any]]:
+        """Encoder input and decoder labels, each cut to ``max_length`` tokens."""
+        features = []
+        for index, (source, target) in enumerate(zip(data.sources, data.targets)):
+            input_ids = source_ids(self.prompt, tokenizer, source, max_source_tokens=self.max_source_tokens,
+                                   max_length=max_length)
+            labels = target_ids(self.prompt, tokenizer, target, max_target_tokens=min(self.max_target_tokens, max_length - 1))
+            features.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels,
+                             "perturb_mask": [1] * len(input_ids), "encoder_decoder": 1, "example_index": index})
         return features
 
     def _encode_pair(self, tokenizer: Any, source: str, target: str, max_length: int, *, origin: str) -> dict[str, Any]:
@@ -60,16 +83,25 @@ class CausalLMHead:
             budget = source_tokens - excess
 
     def logits(self, model: torch.nn.Module, batch: Batch, *, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
-        """Run the model with position ids counted over real tokens, so left and right padding give the same logits."""
+        """Run the model with position ids counted over real tokens, so left and right padding give the same logits.
+
+        An encoder-decoder model gets the batch as its encoder input and the labels shifted
+        right as its decoder input. Its logits are the decoder's, one row per label.
+        """
         inputs = model_inputs(batch, inputs_embeds=inputs_embeds)
+        if getattr(model.config, "is_encoder_decoder", False):
+            inputs["decoder_input_ids"] = decoder_input_ids(model.config, batch["labels"])
+            return model(**inputs).logits
         mask = batch["attention_mask"]
         inputs["position_ids"] = (mask.long().cumsum(-1) - 1).clamp(min=0)
         return model(**inputs).logits
 
     def per_example_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Mean cross-entropy over each example's target tokens, logits at position t predicting the token at t + 1."""
-        shifted_logits = logits[:, :-1, :]
-        shifted_labels = batch["labels"][:, 1:]
+        """Mean cross-entropy over each example's target tokens, logits at position t predicting the token at t + 1.
+
+        For an encoder-decoder batch the logits at decoder position t predict label t.
+        """
+        shifted_logits, shifted_labels = _aligned(logits, batch)
         losses = F.cross_entropy(
             shifted_logits.reshape(-1, shifted_logits.size(-1)).float(),
             shifted_labels.reshape(-1),
@@ -81,5 +113,33 @@ class CausalLMHead:
 
     def rows(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Return the logits that predict target tokens, shape (target tokens in the batch, vocabulary)."""
-        target = batch["labels"][:, 1:] != LABEL_PAD
-        return logits[:, :-1, :][target]
+        shifted_logits, shifted_labels = _aligned(logits, batch)
+        return shifted_logits[shifted_labels != LABEL_PAD]
+
+
+def _is_encoder_decoder_batch(batch: Batch) -> bool:
+    return "encoder_decoder" in batch and bool(batch["encoder_decoder"].any())
+
+
+def _aligned(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the logits and the labels they predict, position by position."""
+    if _is_encoder_decoder_batch(batch):
+        return logits, batch["labels"]
+    return logits[:, :-1, :], batch["labels"][:, 1:]
+
+
+def decoder_input_ids(config: Any, labels: torch.Tensor) -> torch.Tensor:
+    """Shift ``labels`` right by one after ``config.decoder_start_token_id``; ``LABEL_PAD`` becomes the pad token.
+
+    Raises:
+        ValueError: the model config has no decoder start token or no pad token.
+    """
+    start = getattr(config, "decoder_start_token_id", None)
+    pad = getattr(config, "pad_token_id", None)
+    if start is None or pad is None:
+        raise ValueError(f"model config ({getattr(config, 'model_type', '?')}) needs decoder_start_token_id and pad_token_id "
+                         f"for an encoder-decoder model, got {start!r} and {pad!r}. Set both in the model's config.json.")
+    shifted = labels.new_full(labels.shape, pad)
+    shifted[:, 1:] = labels[:, :-1]
+    shifted[:, 0] = start
+    return shifted.masked_fill(shifted == LABEL_PAD, pad)

@@ -1,9 +1,14 @@
-"""Causal LMs of generation tasks: loading, LoRA or full fine-tuning, and safetensors checkpoints.
+"""Causal LMs and encoder-decoder models of generation tasks: loading, LoRA or full fine-tuning, and safetensors checkpoints.
+
+A ``local`` or ``hub`` model whose config sets ``is_encoder_decoder`` (T5, BART, Marian)
+loads with ``AutoModelForSeq2SeqLM`` instead of ``AutoModelForCausalLM``, and its tokenizer
+is marked (:func:`harness.generation.prompts.mark_encoder_decoder`) so that the head encodes
+an encoder input and decoder labels.
 
 A LoRA-tuned model is saved with its adapter merged into the base weights (peft's
 ``merge_and_unload`` on a copy), so every checkpoint is a plain causal-LM folder
 (``config.json``, ``generation_config.json``, ``model.safetensors``, tokenizer files) that
-loads with ``AutoModelForCausalLM`` and safetensors, without peft. For SmolLM2-135M in fp32
+loads with ``AutoModelForCausalLM`` (or ``AutoModelForSeq2SeqLM``) and safetensors, without peft. For SmolLM2-135M in fp32
 that is about 540 MB per checkpoint.
 """
 
@@ -49,7 +54,22 @@ def prepare_tokenizer(tokenizer: Any, model: Any | None = None) -> Any:
             pad_id = end_of_turn_id(tokenizer)
         tokenizer.pad_token = tokenizer.convert_ids_to_tokens(int(pad_id))
     tokenizer.padding_side = "right"
+    if model is not None:
+        from harness.generation.prompts import mark_encoder_decoder
+
+        mark_encoder_decoder(tokenizer, model)
     return tokenizer
+
+
+def is_encoder_decoder_config(config: Any) -> bool:
+    return bool(getattr(config, "is_encoder_decoder", False))
+
+
+def _auto_class(config: Any):
+    """Return ``AutoModelForSeq2SeqLM`` for an encoder-decoder config, else ``AutoModelForCausalLM``."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    return AutoModelForSeq2SeqLM if is_encoder_decoder_config(config) else AutoModelForCausalLM
 
 
 def _random_model(spec: ModelSpec):
@@ -75,7 +95,7 @@ def _random_model(spec: ModelSpec):
 
 def _pretrained_model(spec: ModelSpec):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     from harness.lm import converted_model_folder
 
@@ -91,8 +111,10 @@ def _pretrained_model(spec: ModelSpec):
         if spec.revision:
             kwargs["revision"] = spec.revision
     try:
+        config = AutoConfig.from_pretrained(location, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, use_safetensors=True, **kwargs)
+        model = _auto_class(config).from_pretrained(location, config=config, dtype=torch.float32, use_safetensors=True,
+                                                    **kwargs)
     except OSError as exc:
         raise RsbenchError(
             f"causal LM {location!r} could not be loaded: {exc}. Check the name or folder; only safetensors weights are accepted."
@@ -111,7 +133,8 @@ def load_causal_lm_model(spec: ModelSpec, *, seed: int):
     """Load the causal LM of ``spec`` in fp32 and training mode; returns (model, tokenizer).
 
     Packaged ``SmolLM2-135M-Instruct`` comes from the GGUF conversion of ``harness.lm``,
-    ``local`` and ``hub`` models from ``AutoModelForCausalLM`` with safetensors only, and
+    ``local`` and ``hub`` models from ``AutoModelForCausalLM`` (``AutoModelForSeq2SeqLM`` when
+    the config is an encoder-decoder one) with safetensors only, and
     ``source: random`` builds a tiny ``LlamaForCausalLM`` (sizes from ``RANDOM_LLAMA_SIZES``
     and ``spec.architecture``) over SmolLM2's tokenizer, initialised from ``seed``.
     The tokenizer gets a pad token and right padding (:func:`prepare_tokenizer`).
@@ -144,6 +167,11 @@ def apply_fine_tuning(
     ``lora`` wraps it in a peft ``PeftModel`` whose LoRA matrices (rank ``lora_rank``,
     scale ``lora_alpha / lora_rank``) on ``target_modules`` are the only trainable weights.
     ``full`` returns ``model`` itself with every weight trainable.
+
+    Only the names of ``target_modules`` that the model has are used (BART and Marian have
+    ``q_proj``, ``k_proj`` and ``v_proj`` but no ``o_proj``). When it has none of them (T5
+    names its projections ``q``, ``k``, ``v``, ``o``), peft's default targets for the model
+    type are used (``q`` and ``v`` for T5), and ``"all-linear"`` when peft has no default.
     """
     if method == "full":
         model.requires_grad_(True)
@@ -152,9 +180,24 @@ def apply_fine_tuning(
         raise ValueError(f"fine-tuning method must be 'lora' or 'full', got {method!r}")
     from peft import LoraConfig, TaskType, get_peft_model
 
-    config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-                        target_modules=list(target_modules))
+    encoder_decoder = is_encoder_decoder_config(model.config)
+    config = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM if encoder_decoder else TaskType.CAUSAL_LM, r=lora_rank,
+                        lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=lora_targets(model, target_modules))
     return get_peft_model(model, config)
+
+
+def lora_targets(model: Any, target_modules: tuple[str, ...] | list[str]) -> list[str] | str:
+    """Return the LoRA target modules for ``model``: see :func:`apply_fine_tuning`."""
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    present = [name for name in target_modules if name in names]
+    if present:
+        return present
+    defaults = TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.get(getattr(model.config, "model_type", None))
+    if defaults and any(name in names for name in defaults):
+        return list(defaults)
+    return "all-linear"
 
 
 def is_peft_model(model: Any) -> bool:
@@ -173,17 +216,18 @@ def mergeable_model(model: Any) -> Any:
 
 
 def load_causal_lm_checkpoint(folder: Path):
-    """Load a causal-LM checkpoint folder in fp32 with safetensors only; returns (model, tokenizer).
+    """Load a causal-LM or encoder-decoder checkpoint folder in fp32 with safetensors only; returns (model, tokenizer).
 
     Raises:
         RsbenchError: the folder has no ``model.safetensors`` (a pickle-only folder, or an
             unfinished one).
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     if not (folder / "model.safetensors").is_file():
         raise RsbenchError(f"checkpoint {folder} has no model.safetensors. Delete the folder and rerun to retrain it.")
-    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, use_safetensors=True)
+    config = AutoConfig.from_pretrained(str(folder))
+    model = _auto_class(config).from_pretrained(str(folder), config=config, dtype=torch.float32, use_safetensors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     return model, prepare_tokenizer(tokenizer, model)

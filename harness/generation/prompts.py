@@ -130,3 +130,63 @@ class PromptFormat:
             "attention_mask": [1] * len(input_ids),
             "labels": [LABEL_PAD] * len(prompt_ids) + target_ids,
         }
+
+
+# Set on the tokenizer of an encoder-decoder model by harness.generation.models, so that
+# CausalLMHead.encode, which receives only the tokenizer, picks the encoder-decoder layout.
+ENCODER_DECODER_ATTRIBUTE = "rsbench_encoder_decoder"
+
+
+def is_encoder_decoder_tokenizer(tokenizer: Any) -> bool:
+    """Return whether ``tokenizer`` belongs to an encoder-decoder model (marked when the model was loaded)."""
+    return bool(getattr(tokenizer, ENCODER_DECODER_ATTRIBUTE, False))
+
+
+def mark_encoder_decoder(tokenizer: Any, model: Any) -> Any:
+    """Mark ``tokenizer`` as an encoder-decoder model's when ``model.config.is_encoder_decoder``; returns it."""
+    setattr(tokenizer, ENCODER_DECODER_ATTRIBUTE, bool(getattr(getattr(model, "config", None), "is_encoder_decoder", False)))
+    return tokenizer
+
+
+def encoder_end_id(tokenizer: Any) -> int:
+    """Return the token that ends an encoder-decoder target: the tokenizer's EOS token.
+
+    Raises:
+        ValueError: the tokenizer has no EOS token.
+    """
+    if tokenizer.eos_token_id is None:
+        raise ValueError(
+            f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no EOS token: an encoder-decoder target needs one "
+            "to end. Use a tokenizer with an EOS token."
+        )
+    return int(tokenizer.eos_token_id)
+
+
+def source_ids(prompt: PromptFormat, tokenizer: Any, source: str, *, max_source_tokens: int | None,
+               max_length: int | None = None) -> list[int]:
+    """Return the encoder input of an encoder-decoder model: ``"{instruction}\\n\\n{source}"`` with special tokens.
+
+    No chat template is used. The source is cut to ``max_source_tokens`` tokens first; the
+    whole input is then cut to ``max_length`` tokens by the tokenizer (the end goes first).
+    """
+    text = prompt.user_message(prompt.truncate_source(tokenizer, prompt.plain_text(tokenizer, source), max_source_tokens))
+    if max_length is None:
+        return list(tokenizer(text, add_special_tokens=True)["input_ids"])
+    return list(tokenizer(text, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"])
+
+
+def target_ids(prompt: PromptFormat, tokenizer: Any, target: str, *, max_target_tokens: int | None) -> list[int]:
+    """Return the decoder labels of an encoder-decoder model: the ``text_target`` encoding of ``target``.
+
+    That encoding ends with the EOS token for T5, BART and Marian tokenizers; when it does
+    not, the EOS token is appended. A target longer than ``max_target_tokens`` tokens (EOS not
+    counted) is cut and gets no EOS, so a truncated reference does not teach the model to
+    stop early.
+    """
+    end = encoder_end_id(tokenizer)
+    ids = list(tokenizer(text_target=prompt.plain_text(tokenizer, target), add_special_tokens=True)["input_ids"])
+    if ids and ids[-1] == end:
+        ids = ids[:-1]
+    if max_target_tokens is not None and len(ids) > max_target_tokens:
+        return ids[:max_target_tokens]
+    return [*ids, end]

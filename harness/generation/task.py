@@ -184,6 +184,8 @@ def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Seque
     attention scores cost ``4 n h`` per token at position ``n``; the output projection to
     the vocabulary runs once per generated token. Embedding lookups and norms are left out.
     """
+    if getattr(config, "is_encoder_decoder", False):
+        return encoder_decoder_flops(config, token_counts)
     h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     heads = config.num_attention_heads
     kv_dim = h * getattr(config, "num_key_value_heads", heads) // heads
@@ -194,6 +196,31 @@ def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Seque
         prompt, generated = count if isinstance(count, tuple) else (count, 0)
         n = prompt + generated
         total += n * per_token + layers * 2 * n * n * h + generated * 2 * h * vocabulary
+    return total
+
+
+def encoder_decoder_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:
+    """Estimate the FLOPs of generating outputs with an encoder-decoder model (BART, Marian, T5 configurations).
+
+    ``token_counts`` contains (source tokens, generated tokens) per output, and a plain
+    total counts as source tokens. Every source token passes the encoder layers (4 attention
+    projections and the feed-forward block: 2 matrices, 3 for a gated T5); every generated
+    token passes the decoder layers (self- and cross-attention projections, feed-forward)
+    and the output projection; the cross-attention keys and values of the source are
+    computed once per decoder layer. Attention scores cost ``4 n h`` per query over ``n`` keys.
+    """
+    h = config.d_model
+    encoder_layers = getattr(config, "encoder_layers", None) or config.num_layers
+    decoder_layers = getattr(config, "decoder_layers", None) or getattr(config, "num_decoder_layers", None) or encoder_layers
+    ffn = getattr(config, "encoder_ffn_dim", None) or config.d_ff
+    matrices = 3 if getattr(config, "is_gated_act", False) else 2
+    total = 0.0
+    for count in token_counts:
+        source, generated = count if isinstance(count, tuple) else (count, 0)
+        total += encoder_layers * (source * 2 * (4 * h * h + matrices * h * ffn) + 2 * source * source * h)
+        total += decoder_layers * (generated * 2 * (6 * h * h + matrices * h * ffn) + source * 2 * 2 * h * h
+                                   + 2 * generated * generated * h + 4 * generated * source * h)
+        total += generated * 2 * h * config.vocab_size
     return total
 
 

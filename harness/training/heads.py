@@ -90,9 +90,8 @@ def collate(tokenizer: Any, features: Sequence[dict[str, Any]]) -> dict[str, tor
     Token ids are padded with the tokenizer's pad token on its ``padding_side``, the attention
     mask, token type ids and the adversary's ``perturb_mask`` with 0; scalar keys (``labels``, ``example_index``) become 1-d tensors.
     List-valued other keys (per-token ``labels`` of token classification) are padded to the
-    batch width with ``LABEL_PAD`` (-100, the ignore index of ``cross_entropy``) on the same side.
+    width of that key with ``LABEL_PAD`` (-100, the ignore index of ``cross_entropy``) on the same side.
     """
-    width = max(len(feature["input_ids"]) for feature in features)
     pad_left = getattr(tokenizer, "padding_side", "right") == "left"
     pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": 0, "perturb_mask": 0}
     batch = {}
@@ -100,11 +99,13 @@ def collate(tokenizer: Any, features: Sequence[dict[str, Any]]) -> dict[str, tor
         if key not in pad_values and not isinstance(value, (list, tuple)):
             batch[key] = torch.tensor([feature[key] for feature in features])
             continue
-        padded = torch.full((len(features), width), pad_values.get(key, LABEL_PAD), dtype=torch.long)
+        # Each key is padded to its own longest row: an encoder-decoder's labels are not as long as its input ids.
+        key_width = max(len(feature[key]) for feature in features)
+        padded = torch.full((len(features), key_width), pad_values.get(key, LABEL_PAD), dtype=torch.long)
         for row, feature in enumerate(features):
             sequence = torch.as_tensor(feature[key], dtype=torch.long)
             if pad_left:
-                padded[row, width - len(sequence) :] = sequence
+                padded[row, key_width - len(sequence) :] = sequence
             else:
                 padded[row, : len(sequence)] = sequence
         batch[key] = padded

@@ -27,7 +27,9 @@ def set_dropout(model: torch.nn.Module, *, hidden: float, attention: float) -> i
 
     Every ``nn.Dropout`` module changes, including the classifier's, and so does the
     ``dropout_prob`` attribute that the SDPA attention of transformers 4.x reads in place of
-    its module, and the ``attention_dropout`` attribute of Llama-family ``self_attn`` modules.
+    its module, the ``attention_dropout`` attribute of Llama-family ``self_attn`` modules, and
+    the float ``dropout`` attribute of BART-family layers (the attention rate on their
+    ``self_attn`` and ``encoder_attn`` modules, the hidden rate elsewhere).
     Llama has no hidden-state dropout, so there ``hidden`` reaches only LoRA's dropout modules. Returns the number of ``nn.Dropout`` modules changed.
     """
     config = getattr(model, "config", None)
@@ -52,5 +54,8 @@ def set_dropout(model: torch.nn.Module, *, hidden: float, attention: float) -> i
         elif name.endswith("self_attn") and isinstance(getattr(module, "attention_dropout", None), float):
             # Llama-family attention copies config.attention_dropout into this attribute when built.
             module.attention_dropout = attention
+        elif isinstance(getattr(module, "dropout", None), float):
+            # BART and Marian layers and attention read a float ``dropout`` attribute copied from the config when built.
+            module.dropout = attention if name.endswith(("self_attn", "encoder_attn")) else hidden
     logger.debug("set %d dropout modules to hidden=%s attention=%s", changed, hidden, attention)
     return changed
