@@ -26,8 +26,8 @@ class Generator:
     from the cache), ``generated_sources`` (sources run through the model),
     ``generated_tokens`` (new tokens, up to and including the end token, beams not
     counted), ``generation_seconds`` (wall time inside ``generate``), and
-    ``forward_token_counts`` (prompt plus output tokens of each generated source, for FLOP
-    estimates).
+    ``forward_token_counts`` ((prompt tokens, output tokens) of each generated source, for
+    FLOP estimates).
 
     An encoder-decoder model (``model.config.is_encoder_decoder``) gets the encoder input
     of :func:`~harness.generation.prompts.source_ids` (no chat template), right-padded;
@@ -68,7 +68,7 @@ class Generator:
         self.generated_sources = 0
         self.generated_tokens = 0
         self.generation_seconds = 0.0
-        self.forward_token_counts: list[int | tuple[int, int]] = []
+        self.forward_token_counts: list[tuple[int, int]] = []
 
     def __call__(self, sources: Sequence[str]) -> list[str]:
         """Return the output for each source, in input order."""
@@ -140,7 +140,7 @@ class Generator:
             length = ids.index(self.end_id) + 1 if self.end_id in ids else len(ids)
             self.generated_tokens += length
             # An encoder-decoder's counts stay split because its encoder reads only the source.
-            self.forward_token_counts.append((len(prompt), length) if self.encoder_decoder else len(prompt) + length)
+            self.forward_token_counts.append((len(prompt), length))
             texts.append(self.tokenizer.decode(ids[:length], skip_special_tokens=True).strip())
         self.generated_sources += len(prompts)
         return texts

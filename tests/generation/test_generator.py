@@ -99,3 +99,25 @@ def test_model_mode_restored(llama, prompt_format):
     _generator(llama, prompt_format)(["hello"])
     assert model.training
     model.eval()
+
+
+def test_token_counts_split_prompt_and_output(llama, prompt_format):
+    generator = _generator(llama, prompt_format)
+    generator(SOURCES)
+    _, tokenizer = llama
+    prompts = sorted(len(prompt_format.prompt_ids(tokenizer, source, max_source_tokens=32)) for source in SOURCES)
+    assert sorted(count[0] for count in generator.forward_token_counts) == prompts
+    assert sum(count[1] for count in generator.forward_token_counts) == generator.generated_tokens
+
+
+def test_causal_lm_flops_by_hand():
+    from types import SimpleNamespace
+
+    from harness.generation.task import causal_lm_flops
+
+    config = SimpleNamespace(hidden_size=8, intermediate_size=16, num_hidden_layers=2, num_attention_heads=4,
+                             num_key_value_heads=2, vocab_size=100, is_encoder_decoder=False)
+    # Per token and layer: 2 * (2*64 + 2*8*4 + 3*8*16) = 1152 (key/value width 4); 5 tokens, 2 layers;
+    # attention scores 2 layers * 2 * 5^2 * 8;
+    # 2 generated tokens through the 8 x 100 output projection.
+    assert causal_lm_flops(config, [(3, 2)]) == 5 * 2 * 1152 + 2 * 2 * 25 * 8 + 2 * 2 * 8 * 100
