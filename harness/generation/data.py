@@ -374,6 +374,11 @@ def read_pairs_file(
     mark and Windows line endings are accepted. Errors name the file, the line and the fix.
     """
     path = Path(path)
+    if source_field == target_field:
+        raise DataError(
+            f"{path}: source_field and target_field are both {source_field!r}, so the target would be the source. "
+            f"Set them to two different columns or fields."
+        )
     if format not in ("tsv", "jsonl"):
         raise DataError(f"{path}: file format {format!r} is unknown. Use 'tsv' or 'jsonl'.")
     lines = _read_lines(path)
@@ -412,7 +417,9 @@ def _read_lines(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}). Save the file as UTF-8.") from None
-    return [line.removesuffix("\r") for line in text.split("\n")]
+    # Windows (CRLF) and classic Mac (CR) line endings both end a line; neither can occur inside
+    # a TSV field or a JSON string, so replacing them loses no text.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _tsv_rows(path: Path, lines: list[str], source_field: str, target_field: str) -> Iterator[tuple[int, str, str, str | None]]:
@@ -420,6 +427,12 @@ def _tsv_rows(path: Path, lines: list[str], source_field: str, target_field: str
     if header_number is None:
         raise DataError(f"{path}: the file is empty. Write a header line ({source_field}<TAB>{target_field}) and one pair per line.")
     header = lines[header_number - 1].split("\t")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}:{header_number}: the header names column(s) {', '.join(map(repr, repeated))} more than once. "
+            f"Give each column a distinct name."
+        )
     for name in (source_field, target_field):
         if name not in header:
             raise DataError(
@@ -486,9 +499,14 @@ def split_pairs(
     test_count = round(len(groups) * test_fraction)
     dev_count = round(len(groups) * dev_fraction)
     if test_count < 1 or dev_count < 1 or len(groups) - test_count - dev_count < 1:
+        if len(groups) < len(pairs):
+            grouping = (f" The {len(pairs)} pairs fall into {len(groups)} group(s) by their {GROUP_FIELD!r} values, "
+                        f"and a group is never split, so give more pairs distinct {GROUP_FIELD!r} values or")
+        else:
+            grouping = " Add pairs or"
         raise DataError(
             f"{origin}: {len(groups)} groups cannot be split into train, dev ({dev_fraction:.0%}) and test "
-            f"({test_fraction:.0%}) with at least one group each. Add data or change dev_fraction/test_fraction."
+            f"({test_fraction:.0%}) with at least one group each.{grouping} change dev_fraction/test_fraction."
         )
     test_groups = set(groups[:test_count])
     dev_groups = set(groups[test_count : test_count + dev_count])

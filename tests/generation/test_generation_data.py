@@ -323,3 +323,50 @@ def test_cap_keeps_order():
     assert list(capped.groups) == sorted(capped.groups, key=int)
     assert cap(pairs, 10, seed=4) == capped
     assert cap(pairs, None, seed=4) is pairs
+
+
+# --- hostile user files --------------------------------------------------------------------
+
+
+def test_pairs_file_classic_mac_line_endings(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"source\ttarget\rthe cat\tel gato\rthe dog\tel perro\r")
+    pairs = read_pairs_file(path, format="tsv", source_field="source", target_field="target")
+    assert pairs.sources == ("the cat", "the dog")
+    assert pairs.targets == ("el gato", "el perro")
+    assert pairs.origins == (f"{path}:2", f"{path}:3")
+
+
+def test_pairs_file_repeated_header_column(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("source\tsource\ttarget\nx\tthe cat\tel gato\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.tsv:1: the header names column\(s\) 'source' more than once"):
+        read_pairs_file(path, format="tsv", source_field="source", target_field="target")
+
+
+def test_pairs_file_same_source_and_target_field(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"text": "a", "other": "b"}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="source_field and target_field are both 'text'.*two different"):
+        read_pairs_file(path, format="jsonl", source_field="text", target_field="text")
+
+
+def test_split_one_group_names_group_field():
+    pairs = _pairs(["g"] * 20)
+    with pytest.raises(DataError, match=r"x.tsv: 1 groups cannot be split.*20 pairs fall into 1 group\(s\) by their 'group' values"):
+        split_pairs(pairs, dev_fraction=0.1, test_fraction=0.2, seed=0, origin="x.tsv")
+
+
+def test_summarization_tsv_file_fix_names_jsonl(tmp_path):
+    from harness.generation.task import SummarizationTask
+    from harness.suite import FileData
+
+    path = tmp_path / "docs.tsv"
+    path.write_text("document\tsummary\na b c\ta\n", encoding="utf-8")
+    spec = FileData(source="file", path=path)
+    with pytest.raises(DataError) as raised:
+        SummarizationTask().load_splits(spec, where="tasks.news.data")
+    message = str(raised.value)
+    assert message.startswith("tasks.news.data.format: summarization reads jsonl files")
+    assert "Convert the file to jsonl and set format: jsonl." in message
+    assert "format: tsv" not in message
