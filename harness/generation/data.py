@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -386,10 +387,12 @@ def read_pairs_file(
     sources, targets, groups, origins = [], [], [], []
     for number, source, target, group in rows:
         where = f"{path}:{number}"
-        if not source.strip():
-            raise DataError(f"{where}: the source ({source_field}) is empty. Write the source text or remove the line.")
-        if not target.strip():
-            raise DataError(f"{where}: the target ({target_field}) is empty. Write the reference text or remove the line.")
+        if not _has_visible_text(source):
+            raise DataError(f"{where}: the source ({source_field}) is empty or only blank and invisible characters. "
+                            f"Write the source text or remove the line.")
+        if not _has_visible_text(target):
+            raise DataError(f"{where}: the target ({target_field}) is empty or only blank and invisible characters. "
+                            f"Write the reference text or remove the line.")
         words = len(source.split())
         if max_source_words is not None and words > max_source_words:
             raise DataError(
@@ -403,6 +406,11 @@ def read_pairs_file(
     if not sources:
         raise DataError(f"{path}: no pairs found. Add lines with a {source_field} and a {target_field}.")
     return TextPairs(tuple(sources), tuple(targets), tuple(groups), tuple(origins))
+
+
+def _has_visible_text(text: str) -> bool:
+    """Tell whether ``text`` has a character other than whitespace, control and format characters (zero-width, bidi marks)."""
+    return any(not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") for char in text)
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -370,3 +370,23 @@ def test_summarization_tsv_file_fix_names_jsonl(tmp_path):
     assert message.startswith("tasks.news.data.format: summarization reads jsonl files")
     assert "Convert the file to jsonl and set format: jsonl." in message
     assert "format: tsv" not in message
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200d\u200b", " \u202e\u202c ", "\ufeff"])
+def test_pairs_file_invisible_target(tmp_path, text):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"source": "the cat", "target": "el gato"}) + "\n"
+                    + json.dumps({"source": "the dog", "target": text}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.jsonl:2: the target \(target\) is empty or only blank and invisible"):
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+
+
+def test_pairs_file_keeps_hostile_visible_text(tmp_path):
+    texts = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>', "<|im_end|>", "مرحبا \u202eevil\u202c",
+             "zero\u200bwidth", "😀👨\u200d👩\u200d👧", "a" * 5000]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps({"source": text, "target": text}, ensure_ascii=False) + "\n" for text in texts),
+                    encoding="utf-8")
+    pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    assert pairs.sources == tuple(texts)
+    assert pairs.targets == tuple(texts)
