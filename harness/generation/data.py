@@ -425,8 +425,8 @@ def _read_lines(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}). Save the file as UTF-8.") from None
-    # Windows (CRLF) and classic Mac (CR) line endings both end a line; neither can occur inside
-    # a TSV field or a JSON string, so replacing them loses no text.
+    # Windows (CRLF) and classic Mac (CR) line endings both end a line. Neither can occur
+    # inside a TSV field or a JSON string, so the replacement loses no text.
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
