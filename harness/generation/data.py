@@ -472,6 +472,11 @@ def _jsonl_rows(path: Path, lines: list[str], source_field: str, target_field: s
             raise DataError(f"{path}:{number}: invalid JSON at column {exc.colno}: {exc.msg}. Write one JSON object per line.") from None
         except RecursionError:
             raise DataError(f"{path}:{number}: JSON nested too deeply. Write one flat JSON object per line.") from None
+        except ValueError as exc:
+            # Python rejects integers of more than 4300 digits (sys.get_int_max_str_digits) with a
+            # plain ValueError, not a JSONDecodeError.
+            reason = str(exc).split(";")[0]
+            raise DataError(f"{path}:{number}: invalid JSON number ({reason}). Write long numbers as JSON strings.") from None
         if not isinstance(record, dict):
             raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, expected an object. Write one JSON object per line.")
         values = []

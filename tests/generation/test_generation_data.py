@@ -390,3 +390,11 @@ def test_pairs_file_keeps_hostile_visible_text(tmp_path):
     pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
     assert pairs.sources == tuple(texts)
     assert pairs.targets == tuple(texts)
+
+
+def test_pairs_file_huge_json_integer(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"source": "a", "target": "b"}) + "\n"
+                    + '{"source": "c", "target": "d", "group": ' + "1" * 5000 + "}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.jsonl:2: invalid JSON number \(Exceeds the limit .*Write long numbers as JSON strings"):
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
