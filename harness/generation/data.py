@@ -488,6 +488,15 @@ def _jsonl_rows(path: Path, lines: list[str], source_field: str, target_field: s
                 )
             if not isinstance(record[name], str):
                 raise DataError(f"{path}:{number}: field {name!r} is {record[name]!r}, expected a string. Write the text as a JSON string.")
+            try:
+                record[name].encode("utf-8")
+            except UnicodeEncodeError as exc:
+                # A JSON escape such as \ud800 decodes to a lone surrogate, which tokenizers reject.
+                raise DataError(
+                    f"{path}:{number}: field {name!r} has a lone surrogate {record[name][exc.start]!r} at character "
+                    f"{exc.start}, which is not Unicode text. Fix the \\u escape (a pair such as \\ud83d\\ude00 "
+                    f"or the character itself)."
+                ) from None
             values.append(record[name])
         group = record.get(GROUP_FIELD)
         if group is not None and not isinstance(group, (str, int)) or isinstance(group, bool):

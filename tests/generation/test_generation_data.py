@@ -398,3 +398,20 @@ def test_pairs_file_huge_json_integer(tmp_path):
                     + '{"source": "c", "target": "d", "group": ' + "1" * 5000 + "}\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"pairs.jsonl:2: invalid JSON number \(Exceeds the limit .*Write long numbers as JSON strings"):
         read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+
+
+def test_pairs_file_lone_surrogate(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"source": "the cat \\ud800 eats", "target": "el gato"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    message = str(raised.value)
+    assert message.startswith(f"{path}:1: field 'source' has a lone surrogate '\\ud800' at character 8")
+    assert "Fix the \\u escape" in message
+
+
+def test_pairs_file_surrogate_pair_kept(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"source": "hi \\ud83d\\ude00", "target": "hola"}\n', encoding="utf-8")
+    pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    assert pairs.sources == ("hi 😀",)
