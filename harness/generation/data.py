@@ -414,6 +414,9 @@ def _has_visible_text(text: str) -> bool:
 
 
 def _read_lines(path: Path) -> list[str]:
+    # Reading a FIFO or a device such as /dev/zero would block or never end.
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise DataError(f"{path}: not a regular file. Point data.path at a TSV or JSONL file.")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

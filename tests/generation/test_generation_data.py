@@ -415,3 +415,12 @@ def test_pairs_file_surrogate_pair_kept(tmp_path):
     path.write_text('{"source": "hi \\ud83d\\ude00", "target": "hola"}\n', encoding="utf-8")
     pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
     assert pairs.sources == ("hi 😀",)
+
+
+def test_pairs_file_fifo_rejected(tmp_path):
+    import os
+
+    path = tmp_path / "pairs.tsv"
+    os.mkfifo(path)
+    with pytest.raises(DataError, match=r"pairs.tsv: not a regular file. Point data.path at a TSV or JSONL file."):
+        read_pairs_file(path, format="tsv", source_field="source", target_field="target")
