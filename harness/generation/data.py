@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -374,6 +375,11 @@ def read_pairs_file(
     mark and Windows line endings are accepted. Errors name the file, the line and the fix.
     """
     path = Path(path)
+    if source_field == target_field:
+        raise DataError(
+            f"{path}: source_field and target_field are both {source_field!r}, so the target would be the source. "
+            f"Set them to two different columns or fields."
+        )
     if format not in ("tsv", "jsonl"):
         raise DataError(f"{path}: file format {format!r} is unknown. Use 'tsv' or 'jsonl'.")
     lines = _read_lines(path)
@@ -381,10 +387,12 @@ def read_pairs_file(
     sources, targets, groups, origins = [], [], [], []
     for number, source, target, group in rows:
         where = f"{path}:{number}"
-        if not source.strip():
-            raise DataError(f"{where}: the source ({source_field}) is empty. Write the source text or remove the line.")
-        if not target.strip():
-            raise DataError(f"{where}: the target ({target_field}) is empty. Write the reference text or remove the line.")
+        if not _has_visible_text(source):
+            raise DataError(f"{where}: the source ({source_field}) is empty or only blank and invisible characters. "
+                            f"Write the source text or remove the line.")
+        if not _has_visible_text(target):
+            raise DataError(f"{where}: the target ({target_field}) is empty or only blank and invisible characters. "
+                            f"Write the reference text or remove the line.")
         words = len(source.split())
         if max_source_words is not None and words > max_source_words:
             raise DataError(
@@ -400,7 +408,15 @@ def read_pairs_file(
     return TextPairs(tuple(sources), tuple(targets), tuple(groups), tuple(origins))
 
 
+def _has_visible_text(text: str) -> bool:
+    """Tell whether ``text`` has a character other than whitespace, control and format characters (zero-width, bidi marks)."""
+    return any(not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") for char in text)
+
+
 def _read_lines(path: Path) -> list[str]:
+    # Reading a FIFO or a device such as /dev/zero would block or never end.
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise DataError(f"{path}: not a regular file. Point data.path at a TSV or JSONL file.")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -412,7 +428,9 @@ def _read_lines(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}). Save the file as UTF-8.") from None
-    return [line.removesuffix("\r") for line in text.split("\n")]
+    # Windows (CRLF) and classic Mac (CR) line endings both end a line. Neither can occur
+    # inside a TSV field or a JSON string, so the replacement loses no text.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _tsv_rows(path: Path, lines: list[str], source_field: str, target_field: str) -> Iterator[tuple[int, str, str, str | None]]:
@@ -420,6 +438,12 @@ def _tsv_rows(path: Path, lines: list[str], source_field: str, target_field: str
     if header_number is None:
         raise DataError(f"{path}: the file is empty. Write a header line ({source_field}<TAB>{target_field}) and one pair per line.")
     header = lines[header_number - 1].split("\t")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}:{header_number}: the header names column(s) {', '.join(map(repr, repeated))} more than once. "
+            f"Give each column a distinct name."
+        )
     for name in (source_field, target_field):
         if name not in header:
             raise DataError(
@@ -451,6 +475,11 @@ def _jsonl_rows(path: Path, lines: list[str], source_field: str, target_field: s
             raise DataError(f"{path}:{number}: invalid JSON at column {exc.colno}: {exc.msg}. Write one JSON object per line.") from None
         except RecursionError:
             raise DataError(f"{path}:{number}: JSON nested too deeply. Write one flat JSON object per line.") from None
+        except ValueError as exc:
+            # Python rejects integers of more than 4300 digits (sys.get_int_max_str_digits) with a
+            # plain ValueError, not a JSONDecodeError.
+            reason = str(exc).split(";")[0]
+            raise DataError(f"{path}:{number}: invalid JSON number ({reason}). Write long numbers as JSON strings.") from None
         if not isinstance(record, dict):
             raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, expected an object. Write one JSON object per line.")
         values = []
@@ -462,6 +491,15 @@ def _jsonl_rows(path: Path, lines: list[str], source_field: str, target_field: s
                 )
             if not isinstance(record[name], str):
                 raise DataError(f"{path}:{number}: field {name!r} is {record[name]!r}, expected a string. Write the text as a JSON string.")
+            try:
+                record[name].encode("utf-8")
+            except UnicodeEncodeError as exc:
+                # A JSON escape such as \ud800 decodes to a lone surrogate, which tokenizers reject.
+                raise DataError(
+                    f"{path}:{number}: field {name!r} has a lone surrogate {record[name][exc.start]!r} at character "
+                    f"{exc.start}, which is not Unicode text. Fix the \\u escape (a pair such as \\ud83d\\ude00 "
+                    f"or the character itself)."
+                ) from None
             values.append(record[name])
         group = record.get(GROUP_FIELD)
         if group is not None and not isinstance(group, (str, int)) or isinstance(group, bool):
@@ -486,9 +524,14 @@ def split_pairs(
     test_count = round(len(groups) * test_fraction)
     dev_count = round(len(groups) * dev_fraction)
     if test_count < 1 or dev_count < 1 or len(groups) - test_count - dev_count < 1:
+        if len(groups) < len(pairs):
+            grouping = (f" The {len(pairs)} pairs fall into {len(groups)} group(s) by their {GROUP_FIELD!r} values, "
+                        f"and a group is never split, so give more pairs distinct {GROUP_FIELD!r} values or")
+        else:
+            grouping = " Add pairs or"
         raise DataError(
             f"{origin}: {len(groups)} groups cannot be split into train, dev ({dev_fraction:.0%}) and test "
-            f"({test_fraction:.0%}) with at least one group each. Add data or change dev_fraction/test_fraction."
+            f"({test_fraction:.0%}) with at least one group each.{grouping} change dev_fraction/test_fraction."
         )
     test_groups = set(groups[:test_count])
     dev_groups = set(groups[test_count : test_count + dev_count])

@@ -90,10 +90,12 @@ class PromptFormat:
         The source is truncated first, so the template around it stays whole.
         """
         source = self.truncate_source(tokenizer, self.plain_text(tokenizer, source), max_source_tokens)
+        # The suite's instruction is text too: a special-token string in it must not end the turn.
+        message = PromptFormat(self.plain_text(tokenizer, self.instruction)).user_message(source)
         if has_chat_template(tokenizer):
-            messages = [{"role": "user", "content": self.user_message(source)}]
+            messages = [{"role": "user", "content": message}]
             return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return f"{self.user_message(source)}\n\n"
+        return f"{message}\n\n"
 
     def prompt_ids(self, tokenizer: Any, source: str, *, max_source_tokens: int | None = None) -> list[int]:
         """Return the token ids of :meth:`prompt`.

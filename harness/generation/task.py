@@ -88,7 +88,7 @@ class GenerationTask:
             if file_format not in self.file_formats:
                 raise DataError(f"{where}.format: {self.name} reads {' or '.join(self.file_formats)} files of "
                                 f"{self.settings.source_field}/{self.settings.target_field} pairs, not {file_format!r} "
-                                f"({spec.path.name}). Set format: tsv or format: jsonl.")
+                                f"({spec.path.name}). {_format_fix(self.file_formats)}")
             pairs = data.read_pairs_file(spec.path, format=file_format, source_field=self.settings.source_field,
                                          target_field=self.settings.target_field, max_source_words=self.settings.max_source_words)
             origin, info = str(spec.path), DatasetInfo(spec.path.name, generated=False)
@@ -173,6 +173,12 @@ class GenerationTask:
             f"output: {details.get('original_output', '') or '(empty)'}",
             f"output: {details.get('perturbed_output', '') or '(empty)'}",
         )
+
+
+def _format_fix(file_formats: Sequence[str]) -> str:
+    if len(file_formats) == 1:
+        return f"Convert the file to {file_formats[0]} and set format: {file_formats[0]}."
+    return f"Set format: {' or format: '.join(file_formats)}."
 
 
 def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:

@@ -96,3 +96,34 @@ def test_run_generation_end_to_end(tmp_path):
     rerun = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "units: 0 computed, 12 already stored, 0 failed" in rerun.stdout
+
+
+TSV_SUMMARIZATION_SUITE = """name: tsv-summarization
+tasks:
+  news:
+    type: summarization
+    data: {source: file, path: pairs.tsv}
+    attacks: [seq2seq-wordnet]
+models:
+  tiny-llama:
+    source: random
+    tokenizer: SmolLM2-135M-Instruct
+    architecture: {num_hidden_layers: 1, hidden_size: 32, num_attention_heads: 2, intermediate_size: 64}
+variants:
+  baseline: {}
+attacks: [seq2seq-wordnet]
+"""
+
+
+def test_run_rejects_tsv_summarization_file(tmp_path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(TSV_SUMMARIZATION_SUITE, encoding="utf-8")
+    (tmp_path / "pairs.tsv").write_text("document\tsummary\n" + "a long document here\tshort\n" * 10, encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "harness", "run", str(suite), "--out", str(out), "--no-progress", "--threads", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "tasks.news.data.format: summarization reads jsonl files" in result.stderr
+    assert "Convert the file to jsonl and set format: jsonl." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

@@ -323,3 +323,104 @@ def test_cap_keeps_order():
     assert list(capped.groups) == sorted(capped.groups, key=int)
     assert cap(pairs, 10, seed=4) == capped
     assert cap(pairs, None, seed=4) is pairs
+
+
+# --- hostile user files --------------------------------------------------------------------
+
+
+def test_pairs_file_classic_mac_line_endings(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"source\ttarget\rthe cat\tel gato\rthe dog\tel perro\r")
+    pairs = read_pairs_file(path, format="tsv", source_field="source", target_field="target")
+    assert pairs.sources == ("the cat", "the dog")
+    assert pairs.targets == ("el gato", "el perro")
+    assert pairs.origins == (f"{path}:2", f"{path}:3")
+
+
+def test_pairs_file_repeated_header_column(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("source\tsource\ttarget\nx\tthe cat\tel gato\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.tsv:1: the header names column\(s\) 'source' more than once"):
+        read_pairs_file(path, format="tsv", source_field="source", target_field="target")
+
+
+def test_pairs_file_same_source_and_target_field(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"text": "a", "other": "b"}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="source_field and target_field are both 'text'.*two different"):
+        read_pairs_file(path, format="jsonl", source_field="text", target_field="text")
+
+
+def test_split_one_group_names_group_field():
+    pairs = _pairs(["g"] * 20)
+    with pytest.raises(DataError, match=r"x.tsv: 1 groups cannot be split.*20 pairs fall into 1 group\(s\) by their 'group' values"):
+        split_pairs(pairs, dev_fraction=0.1, test_fraction=0.2, seed=0, origin="x.tsv")
+
+
+def test_summarization_tsv_file_fix_names_jsonl(tmp_path):
+    from harness.generation.task import SummarizationTask
+    from harness.suite import FileData
+
+    path = tmp_path / "docs.tsv"
+    path.write_text("document\tsummary\na b c\ta\n", encoding="utf-8")
+    spec = FileData(source="file", path=path)
+    with pytest.raises(DataError) as raised:
+        SummarizationTask().load_splits(spec, where="tasks.news.data")
+    message = str(raised.value)
+    assert message.startswith("tasks.news.data.format: summarization reads jsonl files")
+    assert "Convert the file to jsonl and set format: jsonl." in message
+    assert "format: tsv" not in message
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200d\u200b", " \u202e\u202c ", "\ufeff"])
+def test_pairs_file_invisible_target(tmp_path, text):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"source": "the cat", "target": "el gato"}) + "\n"
+                    + json.dumps({"source": "the dog", "target": text}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.jsonl:2: the target \(target\) is empty or only blank and invisible"):
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+
+
+def test_pairs_file_keeps_hostile_visible_text(tmp_path):
+    texts = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>', "<|im_end|>", "مرحبا \u202eevil\u202c",
+             "zero\u200bwidth", "😀👨\u200d👩\u200d👧", "a" * 5000]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps({"source": text, "target": text}, ensure_ascii=False) + "\n" for text in texts),
+                    encoding="utf-8")
+    pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    assert pairs.sources == tuple(texts)
+    assert pairs.targets == tuple(texts)
+
+
+def test_pairs_file_huge_json_integer(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"source": "a", "target": "b"}) + "\n"
+                    + '{"source": "c", "target": "d", "group": ' + "1" * 5000 + "}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"pairs.jsonl:2: invalid JSON number \(Exceeds the limit .*Write long numbers as JSON strings"):
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+
+
+def test_pairs_file_lone_surrogate(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"source": "the cat \\ud800 eats", "target": "el gato"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    message = str(raised.value)
+    assert message.startswith(f"{path}:1: field 'source' has a lone surrogate '\\ud800' at character 8")
+    assert "Fix the \\u escape" in message
+
+
+def test_pairs_file_surrogate_pair_kept(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"source": "hi \\ud83d\\ude00", "target": "hola"}\n', encoding="utf-8")
+    pairs = read_pairs_file(path, format="jsonl", source_field="source", target_field="target")
+    assert pairs.sources == ("hi 😀",)
+
+
+def test_pairs_file_fifo_rejected(tmp_path):
+    import os
+
+    path = tmp_path / "pairs.tsv"
+    os.mkfifo(path)
+    with pytest.raises(DataError, match=r"pairs.tsv: not a regular file. Point data.path at a TSV or JSONL file."):
+        read_pairs_file(path, format="tsv", source_field="source", target_field="target")
