@@ -113,6 +113,12 @@ def test_invalid_jsonl_line_named(tmp_path):
         ClassificationTask().load_splits(_file_spec(path))
 
 
+def test_huge_jsonl_integer_named(tmp_path):
+    path = _write(tmp_path, '{"review": "a", "sentiment": ' + "9" * 5000 + '}\n', "big.jsonl")
+    with pytest.raises(DataError, match="line 1: invalid JSON value"):
+        ClassificationTask().load_splits(_file_spec(path))
+
+
 def test_metrics_match_sklearn():
     from sklearn.metrics import accuracy_score, f1_score
 

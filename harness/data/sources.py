@@ -102,6 +102,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}, line {line_number}: invalid JSON ({exc.msg}). Each line must be one JSON object.") from None
+            except ValueError as exc:  # an integer over Python's digit limit
+                raise DataError(f"{path}, line {line_number}: invalid JSON value ({exc}). Write the number as a string or shorten it.") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}, line {line_number}: expected a JSON object, got {type(record).__name__}.")
             records.append(record)
