@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import mmap
 import sqlite3
 import time
 
-import numpy as np
 import pytest
 
 from harness.errors import SuiteError
@@ -31,12 +31,13 @@ def test_peak_memory_sees_allocation():
     # machine the thread can go several intervals without running.
     with PeakMemory(interval=0.01) as memory:
         before = memory._peak_rss
-        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
-        block.sum()
+        # A fresh anonymous mapping: a heap allocation can reuse pages the process already holds.
+        block = mmap.mmap(-1, 64 * 2**20)
+        block.write(b"\1" * len(block))
         deadline = time.monotonic() + 10
         while memory._peak_rss < before + 48 * 2**20 and time.monotonic() < deadline:
             time.sleep(0.01)
-        del block
+        block.close()
     assert memory.peaks.peak_rss_bytes >= before + 48 * 2**20
     assert memory.peaks.peak_gpu_bytes is None
 

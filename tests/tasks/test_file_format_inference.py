@@ -36,4 +36,4 @@ def test_other_task_suffix_rejected(tmp_path, task_type, data_file):
         load_suite(write_suite(tmp_path, task_type, data_file))
 
     assert f"cannot infer the format of {data_file}" in str(caught.value)
-    assert "semeval or squad" in str(caught.value)
+    assert "semeval, squad or tsv" in str(caught.value)
