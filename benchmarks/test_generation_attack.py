@@ -1,10 +1,10 @@
 """Generation attack throughput with the output cache on and off, measured in the same run.
 
 The model is a random tiny Llama (2 layers, hidden 64, SmolLM2's tokenizer) that greedily
-generates 8 tokens per source, behind ``generate(list[str]) -> list[str]``. One round runs
-the three generation attacks one after the other over the same sources, as a suite does
-against one model. With the cache on, the generate callable keeps its outputs across the
-three attacks (as ``harness.generation.generator.Generator`` does) and the attack wrapper
+generates 8 tokens per source through ``harness.generation.generator.Generator``. One round
+runs the three generation attacks one after the other over the same sources, as a suite
+does against one model. With the cache on, the generator keeps its outputs across the
+three attacks and the attack wrapper
 keeps them across examples. With it off, every text that the goal functions request is
 generated. Records must be identical in both settings. The rates are the median of the
 rounds and are reported, not asserted.
@@ -25,7 +25,8 @@ import torch  # noqa: E402
 
 from harness.generation.attacks import ATTACK_NAMES, attack_generation  # noqa: E402
 from harness.generation.examples import TextPairs  # noqa: E402
-from tests.generation.tiny_llama import TinyLlamaGenerate  # noqa: E402
+from harness.generation.generator import Generator  # noqa: E402
+from tests.generation.tiny_llama import tiny_llama_generator  # noqa: E402
 
 SOURCES = (
     "The young doctor visited her sick patient early this morning",
@@ -46,7 +47,7 @@ def examples() -> TextPairs:
     return TextPairs(SOURCES, SOURCES, tuple(f"g{i}" for i in range(count)), tuple(f"line {i}" for i in range(count)))
 
 
-def run_round(generate: TinyLlamaGenerate, cache: bool) -> list:
+def run_round(generate: Generator, cache: bool) -> list:
     records = []
     for attack_name in ATTACK_NAMES:
         outcomes = attack_generation(generate, examples(), attack_name=attack_name, query_budget=QUERY_BUDGET,
@@ -57,14 +58,14 @@ def run_round(generate: TinyLlamaGenerate, cache: bool) -> list:
 
 def test_generation_attack_cache(benchmark):
     # Warm-up: the first WordNet lookups and generate calls of a process take seconds.
-    run_round(TinyLlamaGenerate(cache=False), False)
+    run_round(tiny_llama_generator(cache=False), False)
     times: dict[bool, list[float]] = {True: [], False: []}
-    runs: dict[bool, tuple[TinyLlamaGenerate, list]] = {}
+    runs: dict[bool, tuple[Generator, list]] = {}
 
     def setup():
-        return (TinyLlamaGenerate(cache=True), TinyLlamaGenerate(cache=False)), {}
+        return (tiny_llama_generator(cache=True), tiny_llama_generator(cache=False)), {}
 
-    def run_pair(cached_generate: TinyLlamaGenerate, uncached_generate: TinyLlamaGenerate) -> None:
+    def run_pair(cached_generate: Generator, uncached_generate: Generator) -> None:
         # Both settings run in each round, so a slow spell of the shared machine hits both.
         for cache, generate in ((True, cached_generate), (False, uncached_generate)):
             started = time.perf_counter()
@@ -86,14 +87,14 @@ def test_generation_attack_cache(benchmark):
         cached_examples_per_second=cached_rate,
         uncached_examples_per_second=uncached_rate,
         ratio=cached_rate / uncached_rate,
-        cached_generated_sources=cached_generate.generated,
-        uncached_generated_sources=uncached_generate.generated,
+        cached_generated_sources=cached_generate.generated_sources,
+        uncached_generated_sources=uncached_generate.generated_sources,
         queries=queries,
         torch_threads=torch.get_num_threads(),
         **outcomes,
     )
     print(f"\n{len(ATTACK_NAMES)} attacks x {len(SOURCES)} sources, query budget {QUERY_BUDGET}, "
           f"{torch.get_num_threads()} threads: cache on {cached_rate:.3f} examples/s, off {uncached_rate:.3f} examples/s "
-          f"(median of {ROUNDS}), ratio {cached_rate / uncached_rate:.2f}; sources generated {cached_generate.generated} "
-          f"against {uncached_generate.generated} for {queries} queries; outcomes {outcomes}; "
+          f"(median of {ROUNDS}), ratio {cached_rate / uncached_rate:.2f}; sources generated {cached_generate.generated_sources} "
+          f"against {uncached_generate.generated_sources} for {queries} queries; outcomes {outcomes}; "
           f"seconds on {[round(t, 2) for t in times[True]]}, off {[round(t, 2) for t in times[False]]}")

@@ -365,15 +365,15 @@ def test_attacks_keep_stopwords_and_cap(words, attack_name, cap):
 
 
 def test_tiny_llama_attack_counts():
-    from tests.generation.tiny_llama import TinyLlamaGenerate
+    from tests.generation.tiny_llama import tiny_llama_generator
 
-    generate = TinyLlamaGenerate(cache=False)
+    generate = tiny_llama_generator(cache=False)
     data = pairs(SOURCES[:2])
 
     outcomes = attack_generation(generate, data, attack_name="seq2seq-chars", query_budget=12, max_words_changed=2,
                                  target_bleu=0.5, cache=True)
 
-    assert generate.generated == sum(outcome.record.model_evaluations for outcome in outcomes)
+    assert generate.generated_sources == sum(outcome.record.model_evaluations for outcome in outcomes)
     for outcome in outcomes:
         record = outcome.record
         assert record.queries <= 12
