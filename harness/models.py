@@ -137,7 +137,7 @@ def save_checkpoint(model, tokenizer, folder: Path) -> None:
     """Write model (safetensors) and tokenizer to ``folder`` atomically: a staging folder, flushed, renamed into place.
 
     A peft LoRA model is saved as a copy with the adapter merged into its base weights, so
-    the checkpoint loads without peft; ``model`` itself stays unchanged.
+    the checkpoint loads without peft. ``model`` itself stays unchanged.
 
     Raises:
         StorageError: the disk is full, or the folder is read-only or not writable.

@@ -670,7 +670,7 @@ def _check_task(task_name: str, task: dict[str, Any], raw: dict[str, Any], resol
 
 
 def model_kind(spec: Any) -> str | None:
-    """Return "encoder" or "causal-lm" for a packaged or random model; None where only loading the model tells."""
+    """Return "encoder" or "causal-lm" for a packaged or random model, and None where only loading the model shows it."""
     if not isinstance(spec, dict):
         return None
     if spec.get("source") == "packaged":
@@ -693,10 +693,10 @@ def _check_task_models(task_name: str, task: dict[str, Any], raw: dict[str, Any]
     for name in models if chosen is None else [name for name in chosen if name in models]:
         kind = model_kind(models[name])
         if kind is not None and kind != needed_kind:
-            wanted = "a causal language model such as SmolLM2-135M-Instruct" if needed_kind == "causal-lm" else "an encoder such as all-MiniLM-L6-v2"
+            expected = "a causal language model such as SmolLM2-135M-Instruct" if needed_kind == "causal-lm" else "an encoder such as all-MiniLM-L6-v2"
             problems.append(
                 f"{field}: model {name!r} is {'a causal language model' if kind == 'causal-lm' else 'an encoder'}, but task type "
-                f"{task.get('type')!r} needs {wanted}. List the models this task trains in {field}.models"
+                f"{task.get('type')!r} needs {expected}. List the models this task trains in {field}.models"
                 f" (models that fit: {', '.join(fitting) or 'none; add one under models:'})."
             )
     return problems

@@ -68,7 +68,8 @@ def test_encoder_on_generation_task_is_named():
     del raw["tasks"]["mt"]["models"]
     message = _problems(raw)
     assert "tasks.mt: model 'bert' is an encoder, but task type 'translation' needs a causal language model" in message
-    assert "tasks.mt.models" in message and "models that fit: llm" in message
+    assert "tasks.mt.models" in message
+    assert "models that fit: llm" in message
 
 
 def test_causal_lm_on_classification_is_named():
@@ -82,7 +83,8 @@ def test_unknown_task_model_is_named():
     raw = _suite()
     raw["tasks"]["mt"]["models"] = ["lama"]
     message = _problems(raw)
-    assert "tasks.mt.models: unknown model 'lama'" in message and "llm" in message
+    assert "tasks.mt.models: unknown model 'lama'" in message
+    assert "llm" in message
 
 
 def test_bad_task_attack_budget_is_named():

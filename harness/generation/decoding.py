@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Decoding(BaseModel):
-    """How outputs are generated: greedy or beam search, and the longest output."""
+    """Decoding strategy of generation: greedy or beam search, and the output length limit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

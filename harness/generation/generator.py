@@ -22,12 +22,14 @@ class Generator:
     end-of-turn token. Outputs are decoded without special tokens and stripped.
 
     Outputs are cached by source text across calls while ``cache_enabled`` is true, which
-    is exact because decoding is deterministic. Counters: ``cache_hits`` (sources answered
-    from the cache), ``generated_sources`` (sources run through the model),
-    ``generated_tokens`` (new tokens, up to and including the end token, beams not
-    counted), ``generation_seconds`` (wall time inside ``generate``), and
-    ``forward_token_counts`` ((prompt tokens, output tokens) of each generated source, for
-    FLOP estimates).
+    is exact because decoding is deterministic. The counters are:
+
+    - ``cache_hits``: sources answered from the cache;
+    - ``generated_sources``: sources run through the model;
+    - ``generated_tokens``: new tokens up to and including the end token, beams not counted;
+    - ``generation_seconds``: wall time inside ``generate``;
+    - ``forward_token_counts``: (prompt tokens, output tokens) of each generated source, for
+      FLOP estimates.
 
     An encoder-decoder model (``model.config.is_encoder_decoder``) gets the encoder input
     of :func:`~harness.generation.prompts.source_ids` (no chat template), right-padded;

@@ -181,14 +181,14 @@ def _format_fix(file_formats: Sequence[str]) -> str:
     return f"Set format: {' or format: '.join(file_formats)}."
 
 
-def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:
+def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]]) -> float:
     """Estimate the FLOPs of generating outputs with a decoder-only model.
 
-    ``token_counts`` contains (prompt tokens, generated tokens) per output, or total tokens.
-    Every token passes the attention projections (grouped key/value heads where the
-    configuration has them) and the gated feed-forward block (3 matrices, as in Llama);
-    attention scores cost ``4 n h`` per token at position ``n``; the output projection to
-    the vocabulary runs once per generated token. Embedding lookups and norms are left out.
+    ``token_counts`` contains (prompt tokens, generated tokens) per output. Every token
+    passes the attention projections (grouped key/value heads where the configuration has
+    them) and the gated feed-forward block (3 matrices, as in Llama). Attention scores cost
+    ``4 n h`` per token at position ``n``, and the output projection to the vocabulary runs
+    once per generated token. Embedding lookups and norms are left out.
     """
     if getattr(config, "is_encoder_decoder", False):
         return encoder_decoder_flops(config, token_counts)
@@ -199,21 +199,21 @@ def causal_lm_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Seque
     per_token = layers * 2 * (2 * h * h + 2 * h * kv_dim + 3 * h * i)
     total = 0.0
     for count in token_counts:
-        prompt, generated = count if isinstance(count, tuple) else (count, 0)
+        prompt, generated = count
         n = prompt + generated
         total += n * per_token + layers * 2 * n * n * h + generated * 2 * h * vocabulary
     return total
 
 
-def encoder_decoder_flops(config: Any, token_counts: Sequence[tuple[int, int]] | Sequence[int]) -> float:
+def encoder_decoder_flops(config: Any, token_counts: Sequence[tuple[int, int]]) -> float:
     """Estimate the FLOPs of generating outputs with an encoder-decoder model (BART, Marian, T5 configurations).
 
-    ``token_counts`` contains (source tokens, generated tokens) per output, and a plain
-    total counts as source tokens. Every source token passes the encoder layers (4 attention
-    projections and the feed-forward block: 2 matrices, 3 for a gated T5); every generated
-    token passes the decoder layers (self- and cross-attention projections, feed-forward)
-    and the output projection; the cross-attention keys and values of the source are
-    computed once per decoder layer. Attention scores cost ``4 n h`` per query over ``n`` keys.
+    ``token_counts`` contains (source tokens, generated tokens) per output. Every source
+    token passes the encoder layers: 4 attention projections and the feed-forward block (2
+    matrices, 3 for a gated T5). Every generated token passes the decoder layers (self- and
+    cross-attention projections, feed-forward) and the output projection. The
+    cross-attention keys and values of the source are computed once per decoder layer, and
+    attention scores cost ``4 n h`` per query over ``n`` keys.
     """
     h = config.d_model
     encoder_layers = getattr(config, "encoder_layers", None) or config.num_layers
@@ -222,7 +222,7 @@ def encoder_decoder_flops(config: Any, token_counts: Sequence[tuple[int, int]] |
     matrices = 3 if getattr(config, "is_gated_act", False) else 2
     total = 0.0
     for count in token_counts:
-        source, generated = count if isinstance(count, tuple) else (count, 0)
+        source, generated = count
         total += encoder_layers * (source * 2 * (4 * h * h + matrices * h * ffn) + 2 * source * source * h)
         total += decoder_layers * (generated * 2 * (6 * h * h + matrices * h * ffn) + source * 2 * 2 * h * h
                                    + 2 * generated * generated * h + 4 * generated * source * h)

@@ -81,7 +81,7 @@ def adversarial_backward(
     """
     embedding = model.get_input_embeddings()
     # A head that must keep some tokens clean (the target of a generation task) marks the
-    # perturbed tokens with ``perturb_mask``; every real token is perturbed otherwise.
+    # perturbed tokens with ``perturb_mask``. Without it, every real token is perturbed.
     restricted = "perturb_mask" in batch
     mask = batch["perturb_mask"] if restricted else batch["attention_mask"]
     with torch.no_grad():
