@@ -4,8 +4,9 @@
 #   benchmarks/gpu.sh [OUT_DIR]     (default reports/gpu-bench)
 #
 # Sized for under 8 minutes on one H200, an estimate: it has not run on a GPU yet. It runs
-# the three benchmarks, then benchmarks/gpu-suite.yaml twice, with attacks in fp32 and then
-# in bf16. Training runs once because the second run reuses the stored training units.
+# the benchmarks (the CPU-only worker benchmark skips itself), then benchmarks/gpu-suite.yaml
+# twice, with attacks in fp32 and then in bf16. Training runs once because the second run
+# reuses the stored training units.
 # Writes OUT_DIR/benchmarks.json (pytest-benchmark), OUT_DIR/suite/ (store and leaderboard)
 # and OUT_DIR/gpu-table.md, which it also prints.
 set -euo pipefail

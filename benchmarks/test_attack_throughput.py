@@ -14,7 +14,8 @@ Also measured in the same run: the FLOP rate of the model's forward passes insid
 ``run_attack`` as a fraction of this machine's fp32 matrix-product rate, the FLOPs of the
 stock path (every query padded to 512 tokens) over those of ``run_attack``, which bounds
 the speedup at equal efficiency, and a bf16 autocast run of ``run_attack`` with the share
-of examples whose outcome or perturbed text differs from fp32.
+of examples whose outcome or perturbed text differs from fp32, beside the machine's bf16
+matrix-product rate.
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m pytest benchmarks/test_attack_throughput.py -s --benchmark-enable
 """
@@ -136,6 +137,11 @@ def test_deepwordbug_throughput(benchmark):
     # percent on a shared machine. Every round gives the same records.
     run_attack_rate = len(examples) / benchmark.stats.stats.median
     matmul_rate = matmul_flops_per_second(device=DEVICE)
+    # On CPUs without native bf16, a bf16 product of 2048 x 2048 matrices takes minutes, so
+    # both precisions are compared at 512 there.
+    ratio_size = 512 if DEVICE == "cpu" else None
+    bf16_matmul_rate = matmul_flops_per_second(size=ratio_size, device=DEVICE, precision="bf16", repeats=3)
+    bf16_matmul_ratio = bf16_matmul_rate / matmul_flops_per_second(size=ratio_size, device=DEVICE)
     bf16_records, bf16_summary = run_attack(model, tokenizer, "deepwordbug", examples, query_budget=QUERY_BUDGET,
                                             progress=False, device=DEVICE, precision="bf16")
     stock_results, stock_seconds = stock_attack(model, tokenizer, examples)
@@ -171,6 +177,8 @@ def test_deepwordbug_throughput(benchmark):
         stock_gflop=stock_gflop,
         flop_ratio_stock_over_run_attack=stock_gflop / summary.model_gflop,
         bf16_examples_per_second=bf16_summary.examples_per_second,
+        bf16_matmul_gflop_per_second=bf16_matmul_rate / 1e9,
+        bf16_over_fp32_matmul_rate=bf16_matmul_ratio,
         bf16_outcome_difference_share=bf16_differences,
         torch_threads=torch.get_num_threads(),
     )
@@ -183,7 +191,8 @@ def test_deepwordbug_throughput(benchmark):
         f"model forward passes: {summary.model_forward_seconds / summary.seconds:.0%} of attack time, "
         f"{model_rate / 1e9:.1f} GFLOP/s, matmul {matmul_rate / 1e9:.1f} GFLOP/s, fraction {model_rate / matmul_rate:.2f}; "
         f"FLOPs stock / run_attack {stock_gflop / summary.model_gflop:.1f}\n"
-        f"bf16 autocast: {bf16_summary.examples_per_second:.3f} examples/s, "
+        f"bf16 autocast: {bf16_summary.examples_per_second:.3f} examples/s, bf16 matmul "
+        f"{bf16_matmul_rate / 1e9:.2f} GFLOP/s ({bf16_matmul_ratio:.3f}x fp32 at the same size), "
         f"outcome or text differs from fp32 on {bf16_differences:.0%} of examples"
     )
     if DEVICE == "cpu":

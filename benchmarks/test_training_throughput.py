@@ -1,12 +1,14 @@
 """Training throughput of harness.training.loop.train against a Hugging Face Trainer run.
 
-Both train a 3-layer student of all-MiniLM-L6-v2 (layers 0, 2 and 4) for one epoch on the
-same Rotten Tomatoes snippets, batch 32, truncated at 64 tokens, with dynamic padding,
-learning rate 3e-4 (high enough that one epoch learns more than the majority class) and
-10% warm-up. Both trained models are then scored on the same 512
-held-out snippets with ``predict``. The ratio ours / Trainer and both accuracies are
-stored in the benchmark's ``extra_info``; the accuracies must agree within 0.05 (the
-target is one point, reported). ``RSBENCH_BENCH_DEVICE=cuda`` trains on the GPU. Run with
+Both train a 3-layer student of all-MiniLM-L6-v2 (layers 0, 2 and 4) for two epochs on
+the same Rotten Tomatoes snippets, batch 32, truncated at 64 tokens, with dynamic padding,
+learning rate 1e-4 and 10% warm-up, once per seed in ``SEEDS`` (the seed sets the batch
+order and dropout of both). At 5e-5 neither leaves the majority class in two epochs; at
+3e-4 for one epoch, some seeds of either loop stay in the majority class while others
+learn, so a few seeds decide the mean accuracy. Every trained model is then scored on the same 2,048 held-out snippets with
+``predict``. The ratio ours / Trainer over all seeds and both mean accuracies are stored
+in the benchmark's ``extra_info``; the mean accuracies must agree within 0.05 (the target
+is one point, reported). ``RSBENCH_BENCH_DEVICE=cuda`` trains on the GPU. Run with
 ``pytest benchmarks/test_training_throughput.py --benchmark-enable``.
 """
 
@@ -26,8 +28,10 @@ import torch  # noqa: E402
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 1024
-TEST_EXAMPLES = 512
-LEARNING_RATE = 3e-4
+TEST_EXAMPLES = 2048
+SEEDS = (0, 1, 2, 3, 4)
+LEARNING_RATE = 1e-4
+EPOCHS = 2
 DEVICE = os.environ.get("RSBENCH_BENCH_DEVICE", "cpu")
 BATCH_SIZE = 32
 MAX_LENGTH = 64
@@ -74,7 +78,7 @@ def _accuracy(model, tokenizer, test) -> float:
     return float((predictions == torch.tensor(test.labels).numpy()).mean())
 
 
-def _trainer_examples_per_second(tokenizer, data, model, output_dir: Path) -> float:
+def _trainer_examples_per_second(tokenizer, data, model, output_dir: Path, seed: int) -> float:
     """Train ``model`` in place with ``Trainer`` and return its training examples per second."""
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
@@ -84,7 +88,7 @@ def _trainer_examples_per_second(tokenizer, data, model, output_dir: Path) -> fl
     arguments = TrainingArguments(
         output_dir=str(output_dir),
         per_device_train_batch_size=BATCH_SIZE,
-        num_train_epochs=1,
+        num_train_epochs=EPOCHS,
         learning_rate=LEARNING_RATE,
         warmup_ratio=0.1,
         max_grad_norm=1.0,
@@ -93,47 +97,64 @@ def _trainer_examples_per_second(tokenizer, data, model, output_dir: Path) -> fl
         report_to=[],
         disable_tqdm=True,
         use_cpu=DEVICE == "cpu",
-        seed=0,
+        seed=seed,
     )
     trainer = Trainer(model=model, args=arguments, train_dataset=dataset, data_collator=DataCollatorWithPadding(tokenizer))
     return trainer.train().metrics["train_samples_per_second"]
 
 
 def test_throughput_against_trainer(benchmark, setup, tmp_path):
+    from statistics import mean
+
     from harness.training.loop import train
     from harness.training.params import TrainingParams
     from harness.variants import baseline
     from harness.variants.params import BaselineParams
 
     tokenizer, data, test, make_student = setup
-    params = TrainingParams(epochs=1, batch_size=BATCH_SIZE, max_length=MAX_LENGTH, learning_rate=LEARNING_RATE)
-    ours = make_student()
+    params = TrainingParams(epochs=EPOCHS, batch_size=BATCH_SIZE, max_length=MAX_LENGTH, learning_rate=LEARNING_RATE)
+    ours = [make_student() for _ in SEEDS]
 
     def run_ours():
-        return train(ours, tokenizer, data, params, baseline.build(BaselineParams()), seed=0, device=torch.device(DEVICE), progress=False)
+        return [
+            train(model, tokenizer, data, params, baseline.build(BaselineParams()), seed=seed,
+                  device=torch.device(DEVICE), progress=False)
+            for model, seed in zip(ours, SEEDS)
+        ]
 
     stats = benchmark.pedantic(run_ours, rounds=1, iterations=1)
-    theirs = make_student()
-    trainer_rate = _trainer_examples_per_second(tokenizer, data, theirs, tmp_path)
-    ratio = stats.examples_per_second / trainer_rate
-    ours_accuracy = _accuracy(ours, tokenizer, test)
-    trainer_accuracy = _accuracy(theirs.to(DEVICE), tokenizer, test)
+    ours_seconds = sum(run.seconds for run in stats)
+    theirs = [make_student() for _ in SEEDS]
+    trainer_seconds = sum(
+        EPOCHS * EXAMPLES / _trainer_examples_per_second(tokenizer, data, model, tmp_path / f"seed-{seed}", seed)
+        for model, seed in zip(theirs, SEEDS)
+    )
+    ours_rate = len(SEEDS) * EPOCHS * EXAMPLES / ours_seconds
+    trainer_rate = len(SEEDS) * EPOCHS * EXAMPLES / trainer_seconds
+    ratio = ours_rate / trainer_rate
+    ours_accuracy = [_accuracy(model, tokenizer, test) for model in ours]
+    trainer_accuracy = [_accuracy(model.to(DEVICE), tokenizer, test) for model in theirs]
+    majority = max(sum(test.labels), len(test) - sum(test.labels)) / len(test)
     benchmark.extra_info.update(
         device=DEVICE,
         examples=EXAMPLES,
+        epochs=EPOCHS,
         batch_size=BATCH_SIZE,
-        ours_examples_per_second=round(stats.examples_per_second, 2),
+        seeds=list(SEEDS),
+        ours_examples_per_second=round(ours_rate, 2),
         trainer_examples_per_second=round(trainer_rate, 2),
         ratio=round(ratio, 3),
         ours_accuracy=ours_accuracy,
         trainer_accuracy=trainer_accuracy,
+        accuracy_difference=mean(ours_accuracy) - mean(trainer_accuracy),
+        majority_class_accuracy=majority,
     )
-    majority = max(sum(test.labels), len(test) - sum(test.labels)) / len(test)
-    benchmark.extra_info.update(majority_class_accuracy=majority)
-    print(f"\ntraining on {DEVICE}: rsbench {stats.examples_per_second:.2f} examples/s, Trainer {trainer_rate:.2f} "
-          f"examples/s, ratio {ratio:.2f} (target 1.3); accuracy on {TEST_EXAMPLES} held-out snippets: "
-          f"rsbench {ours_accuracy:.3f}, Trainer {trainer_accuracy:.3f}, majority class {majority:.3f}")
-    assert stats.examples_seen == EXAMPLES
+    per_seed = ", ".join(f"seed {seed}: {a:.3f} / {b:.3f}" for seed, a, b in zip(SEEDS, ours_accuracy, trainer_accuracy))
+    print(f"\ntraining on {DEVICE}, {len(SEEDS)} seeds: rsbench {ours_rate:.2f} examples/s, Trainer {trainer_rate:.2f} "
+          f"examples/s, ratio {ratio:.2f} (target 1.3); accuracy on {TEST_EXAMPLES} held-out snippets, rsbench / "
+          f"Trainer: {per_seed}; means {mean(ours_accuracy):.3f} / {mean(trainer_accuracy):.3f} "
+          f"(difference {100 * (mean(ours_accuracy) - mean(trainer_accuracy)):+.1f} points, target within 1); "
+          f"majority class {majority:.3f}")
+    assert all(run.examples_seen == EPOCHS * EXAMPLES for run in stats)
     assert trainer_rate > 0
-    assert ratio > 0
-    assert abs(ours_accuracy - trainer_accuracy) <= 0.05
+    assert abs(mean(ours_accuracy) - mean(trainer_accuracy)) <= 0.05

@@ -57,19 +57,24 @@ def forward_flops(config: Any, token_counts: Iterable[int], *, last_layer_first_
     return total
 
 
-def matmul_flops_per_second(size: int | None = None, repeats: int = 10, device: Any = "cpu") -> float:
-    """Measure this machine's fp32 matrix-product rate: ``repeats`` products of two ``size`` x ``size`` matrices.
+def matmul_flops_per_second(
+    size: int | None = None, repeats: int = 10, device: Any = "cpu", precision: str = "fp32"
+) -> float:
+    """Measure this machine's matrix-product rate: ``repeats`` products of two ``size`` x ``size`` matrices.
 
-    ``size`` defaults to 2048 on CPU and 8192 on CUDA, where a 2048 product lasts well
-    under a millisecond.
+    ``precision`` is ``fp32`` or ``bf16`` (both matrices in bfloat16). ``size`` defaults to
+    2048 on CPU and 8192 on CUDA, where a 2048 product lasts well under a millisecond.
     """
     import torch
 
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     device = torch.device(device)
     if size is None:
         size = 8192 if device.type == "cuda" else 2048
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
     a @ b  # warm-up
     _synchronize(device)
     started = time.perf_counter()

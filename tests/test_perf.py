@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import SuiteError
 from harness.execution.plan import build_plan
-from harness.perf import PeakMemory, autocast, forward_flops
+from harness.perf import PeakMemory, autocast, forward_flops, matmul_flops_per_second
 from harness.results import collect_rows
 from harness.store import SCHEMA_VERSION, Store, UnitIdentity
 from harness.suite import load_suite
@@ -122,6 +122,17 @@ def test_suite_rejects_unknown_precision(tmp_path, sentiment_csv):
 def test_autocast_rejects_unknown_precision():
     with pytest.raises(ValueError, match="fp32, bf16"):
         autocast("int8", "cpu")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_matmul_rate_is_positive_and_finite(precision):
+    rate = matmul_flops_per_second(size=64, repeats=2, precision=precision)
+    assert 0 < rate < float("inf")
+
+
+def test_matmul_rate_rejects_unknown_precision():
+    with pytest.raises(ValueError, match="fp32, bf16"):
+        matmul_flops_per_second(size=8, precision="fp16")
 
 
 def test_forward_flops_counts_layers_and_attention():
