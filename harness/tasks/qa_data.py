@@ -115,6 +115,11 @@ def read_squad(path: Path) -> QAExamples:
         raise DataError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}. Fix the JSON syntax.") from None
     except RecursionError:
         raise DataError(f"{path}: JSON nested too deeply to read. Use the SQuAD v1.1 layout (data → paragraphs → qas → answers).") from None
+    except ValueError as error:
+        # json raises a plain ValueError, not a JSONDecodeError, for an integer of more than
+        # 4300 digits (sys.get_int_max_str_digits).
+        reason = str(error).split(";")[0]
+        raise DataError(f"{path}: invalid JSON number ({reason}). Write long numbers as JSON strings.") from None
 
     articles = _field(document, "data", list, path, "$")
     ids, questions, contexts, answers, groups = [], [], [], [], []

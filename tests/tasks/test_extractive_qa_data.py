@@ -105,6 +105,18 @@ def test_read_squad_deep_nesting_rejected(tmp_path):
     assert "nested too deeply" in str(caught.value)
 
 
+def test_read_squad_huge_integer_rejected(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text('{"version": ' + "9" * 5000 + ', "data": []}', encoding="utf-8")
+
+    with pytest.raises(DataError) as caught:
+        read_squad(path)
+
+    assert str(path) in str(caught.value)
+    assert "invalid JSON number" in str(caught.value)
+    assert "JSON strings" in str(caught.value)
+
+
 def test_file_split_keeps_paragraphs_apart(tmp_path):
     path = _write(tmp_path, _squad(paragraphs_per_article=2, articles=10))
     task = ExtractiveQATask()
