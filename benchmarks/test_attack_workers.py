@@ -1,23 +1,24 @@
 """Attack units across the whole CPU: worker processes of one thread against one process.
 
 A benchmark grid contains many attack units. The local executor can run them in worker
-processes with a bounded thread count each (``executor: {workers: N}``); TextAttack's
-``Attacker`` runs on one process of the CPU and uses all its cores through torch's
-threads. This benchmark runs the same attack units three ways, all on every CPU of the
-machine:
+processes with a bounded thread count each (``executor: {workers: N}``). TextAttack's
+``Attacker`` runs in one process and uses every CPU through torch's intra-op threads.
+This benchmark runs the same attack units four ways, each path once:
 
-- TextAttack's stock ``HuggingFaceModelWrapper`` + ``Attacker``, one unit after another,
-  torch using every CPU;
-- ``run_attack`` in this process, one unit after another, torch using every CPU;
+- ``run_attack`` in this process, one unit after another, on one torch thread;
 - ``run_attack`` in one spawned worker process per CPU, one torch thread each, the set-up
-  the local executor uses (``harness.execution.worker.limit_threads``).
+  the local executor uses (``harness.execution.worker.limit_threads``);
+- ``run_attack`` in this process, one unit after another, torch using every CPU;
+- TextAttack's stock ``HuggingFaceModelWrapper`` + ``Attacker``, one unit after another,
+  torch using every CPU.
 
 Each unit attacks its own slice of the snippets with DeepWordBug, seeded as its own run,
-so the three ways must give the same outcome and perturbed text for every example. The
-model is the 3-layer student of ``test_attack_throughput``, saved as safetensors for the
-workers. The pool is started and has imported torch, transformers and TextAttack before
-the timed span, as the executor's pool lives for a whole run; each unit's model loading is
-inside it.
+so the four ways must give the same outcome and perturbed text for every example. The
+model is trained by ``minilm_student`` of ``test_attack_throughput``, which leaves out the
+attacked snippets (48 here), and saved as safetensors for the workers. The pool is
+started and has imported torch, transformers and TextAttack before the timed span, as the
+executor's pool lives for a whole run. Each worker loads the model for every unit, inside
+the timed span.
 
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m pytest benchmarks/test_attack_workers.py -s --benchmark-enable
 """
@@ -88,9 +89,13 @@ def started_pool(workers: int) -> ProcessPoolExecutor:
     """Return a pool whose ``workers`` processes are all running and have done their imports."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_start, initargs=(1,))
-    # Each worker takes one of these waits while the others are busy, so all of them start.
-    while len(set(pool.map(_wait, [1.0] * workers))) < workers:
-        pass
+    try:
+        # Each worker takes one of these waits while the others are busy, so all of them start.
+        while len(set(pool.map(_wait, [1.0] * workers))) < workers:
+            pass
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     return pool
 
 
@@ -141,18 +146,23 @@ def test_attack_units_in_worker_processes(benchmark, tmp_path):
     tokenizer.save_pretrained(tmp_path)
     units = unit_slices(examples, UNITS)
     import_textattack()
-    torch.set_num_threads(cpus)
-
-    pool = started_pool(cpus)
+    previous_threads = torch.get_num_threads()
     try:
-        in_workers = benchmark.pedantic(attack_in_workers, args=(pool, tmp_path, units), rounds=1, iterations=1)
+        torch.set_num_threads(1)
+        one_thread, one_thread_seconds = _timed(attack_in_process, model, tokenizer, units)
+        torch.set_num_threads(cpus)
+        pool = started_pool(cpus)
+        try:
+            in_workers = benchmark.pedantic(attack_in_workers, args=(pool, tmp_path, units), rounds=1, iterations=1)
+        finally:
+            pool.shutdown()
+        workers_seconds = benchmark.stats.stats.median
+        in_process, process_seconds = _timed(attack_in_process, model, tokenizer, units)
+        stock, stock_seconds = _timed(attack_stock, model, tokenizer, units)
     finally:
-        pool.shutdown()
-    workers_seconds = benchmark.stats.stats.median
-    in_process, process_seconds = _timed(attack_in_process, model, tokenizer, units)
-    stock, stock_seconds = _timed(attack_stock, model, tokenizer, units)
+        torch.set_num_threads(previous_threads)
 
-    assert in_workers == in_process == stock
+    assert in_workers == in_process == one_thread == stock
     count = UNITS * EXAMPLES_PER_UNIT
     benchmark.extra_info.update(
         cpus=cpus,
@@ -160,6 +170,7 @@ def test_attack_units_in_worker_processes(benchmark, tmp_path):
         examples=count,
         workers_examples_per_second=count / workers_seconds,
         one_process_examples_per_second=count / process_seconds,
+        one_thread_examples_per_second=count / one_thread_seconds,
         stock_examples_per_second=count / stock_seconds,
         workers_over_one_process=process_seconds / workers_seconds,
         workers_over_stock=stock_seconds / workers_seconds,
@@ -169,7 +180,8 @@ def test_attack_units_in_worker_processes(benchmark, tmp_path):
         f"\n{UNITS} DeepWordBug units of {EXAMPLES_PER_UNIT} snippets on {cpus} CPUs: "
         f"{cpus} worker processes x 1 thread {count / workers_seconds:.2f} examples/s, "
         f"one process x {cpus} threads {count / process_seconds:.2f} examples/s "
-        f"({process_seconds / workers_seconds:.2f}x for workers), stock Attacker x {cpus} threads "
+        f"({process_seconds / workers_seconds:.2f}x for workers), one process x 1 thread "
+        f"{count / one_thread_seconds:.2f} examples/s, stock Attacker x {cpus} threads "
         f"{count / stock_seconds:.3f} examples/s; workers against stock {stock_seconds / workers_seconds:.1f}x, "
         f"one process against stock {stock_seconds / process_seconds:.1f}x"
     )

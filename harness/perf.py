@@ -64,6 +64,8 @@ def matmul_flops_per_second(
 
     ``precision`` is ``fp32`` or ``bf16`` (both matrices in bfloat16). ``size`` defaults to
     2048 on CPU and 8192 on CUDA, where a 2048 product lasts well under a millisecond.
+    NOTE: on a CPU without native bf16, one bf16 product of 2048 x 2048 matrices took
+    over a minute (0.2 GFLOP/s on an AVX2 AMD EPYC), so pass a smaller ``size`` there.
     """
     import torch
 
