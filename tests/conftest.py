@@ -11,7 +11,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from tests.helpers import NEGATIVE, POSITIVE
+from tests.helpers import NEGATIVE, POSITIVE, torch_threads
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Limit torch to one CPU thread for the test, so that training results repeat exactly."""
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,3 +38,16 @@ attack:
   query_budget: 50
 attacks: {attacks}
 """
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run the block with torch limited to ``count`` CPU threads, then restore the previous count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

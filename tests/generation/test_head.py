@@ -13,12 +13,7 @@ from harness.variants.adversarial import adversarial_backward
 from harness.variants.params import AdvParams, BaselineParams, KDParams, RegParams, RSParams
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

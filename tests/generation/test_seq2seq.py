@@ -28,12 +28,7 @@ BOS_ID, EOS_ID, PAD_ID = 1, 2, 0
 SOURCES = ["the cat sleeps", "a dog runs in the park after lunch", "good morning", "the sun is bright", "hello there"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def save_tiny_bart(folder, *, seed: int = 0, scale: float | None = None) -> None:

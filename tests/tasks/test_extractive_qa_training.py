@@ -19,12 +19,7 @@ from tests.tasks.qa_fixtures import cloze_data, tiny_qa_model
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_encode_labels_answer_tokens(tokenizer):

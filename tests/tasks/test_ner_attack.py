@@ -30,12 +30,7 @@ words_strategy = st.one_of(st.sampled_from(FIXED_WORDS), st.text(alphabet="abcde
                                                                     max_size=9))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

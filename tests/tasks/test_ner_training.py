@@ -21,12 +21,7 @@ from tests.tasks.conftest import build_tiny_tagger, synthetic_sentences
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_labels_on_first_word_piece(tokenizer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -13,26 +12,14 @@ from harness.training.loop import batch_indices, parameter_groups, predict, trai
 from harness.training.params import TrainingParams
 from harness.variants import baseline
 from harness.variants.params import BaselineParams
+from tests.helpers import torch_threads
 
 CPU = torch.device("cpu")
 # 10 epochs of 8 steps reach a training loss near 0.035 on the 64 sentences.
 SEPARABLE = TrainingParams(epochs=10, batch_size=8, learning_rate=3e-3, max_length=32)
 
 
-@contextlib.contextmanager
-def torch_threads(count):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

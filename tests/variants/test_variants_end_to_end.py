@@ -17,12 +17,7 @@ CPU = torch.device("cpu")
 ONE_EPOCH = TrainingParams(epochs=1, batch_size=16, learning_rate=1e-3, max_length=32)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _suffix_generator(calls):
